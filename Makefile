@@ -1,0 +1,23 @@
+# taskman — the commands the README shows.
+.PHONY: run test lint openapi bench
+
+## Build and serve on the embedded SQLite default (data/taskman.db).
+run:
+	cargo run --release --bin taskman
+
+## The whole test suite, on SQLite and MySQL/MariaDB (started if needed).
+test:
+	scripts/test.sh
+
+## Formatting and lints, as CI checks them.
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+
+## Regenerate openapi/openapi.json from the spec the server serves.
+openapi:
+	UPDATE_OPENAPI=1 cargo test --test suite -- spec::the_committed_spec_matches_the_served_one --exact
+
+## Benchmarks (criterion) and the server's memory with 1,000,000 pending tasks.
+bench:
+	cargo bench --bench expiry_cache

@@ -1,0 +1,60 @@
+//! `/v1/health`: is the service able to serve?
+
+use std::sync::Arc;
+
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+
+use super::ApiTags;
+use crate::service::TaskService;
+
+pub struct HealthApi {
+    pub service: Arc<TaskService>,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Unavailable,
+}
+
+/// The state of the service and of what it depends on.
+#[derive(Object, Debug, Clone)]
+pub struct Health {
+    /// `ok` when every dependency is reachable.
+    pub status: Status,
+    /// The database: `ok` or `unavailable`.
+    pub database: Status,
+}
+
+#[derive(ApiResponse)]
+enum HealthResponse {
+    /// The service and its database are up.
+    #[oai(status = 200)]
+    Ok(Json<Health>),
+    /// A dependency is down; the body says which.
+    #[oai(status = 503)]
+    Unavailable(Json<Health>),
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "ApiTags::Health")]
+impl HealthApi {
+    /// Check health
+    #[oai(path = "/health", method = "get", operation_id = "get_health")]
+    async fn get_health(&self) -> HealthResponse {
+        match self.service.ping().await {
+            Ok(()) => HealthResponse::Ok(Json(Health {
+                status: Status::Ok,
+                database: Status::Ok,
+            })),
+            Err(err) => {
+                tracing::warn!(error = %super::problem::DisplayChain(&err), "health check failed");
+                HealthResponse::Unavailable(Json(Health {
+                    status: Status::Unavailable,
+                    database: Status::Unavailable,
+                }))
+            }
+        }
+    }
+}

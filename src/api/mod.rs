@@ -1,0 +1,74 @@
+//! HTTP: typed endpoints, the generated spec and Swagger UI, error mapping.
+
+// `ApiError` carries its whole problem body; errors are the cold path and
+// boxing would only move the allocation.
+#![allow(clippy::result_large_err)]
+
+mod body_limit;
+mod health;
+mod json_string;
+pub mod problem;
+mod task_types;
+mod tasks;
+mod time;
+
+use std::sync::Arc;
+
+use poem::endpoint::make_sync;
+use poem::middleware::{CatchPanic, Tracing};
+use poem::web::Redirect;
+use poem::{Endpoint, EndpointExt, IntoResponse, Route};
+use poem_openapi::{OpenApiService, Tags};
+
+use crate::service::TaskService;
+
+pub use body_limit::MAX_BODY_BYTES;
+
+#[derive(Tags)]
+enum ApiTags {
+    /// Create, read, change and delete tasks.
+    Tasks,
+    /// Is the service up?
+    Health,
+}
+
+type Apis = (health::HealthApi, tasks::TasksApi);
+
+fn openapi(service: Arc<TaskService>) -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (
+            health::HealthApi {
+                service: service.clone(),
+            },
+            tasks::TasksApi { service },
+        ),
+        "taskman",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "A small task service: tasks with a title, an optional description and an optional \
+         expiry. Every error answer is an RFC 9457 `application/problem+json` document.",
+    )
+}
+
+/// The whole HTTP surface: `/v1/*`, `/openapi.json`, Swagger UI at `/docs`.
+pub fn routes(service: Arc<TaskService>) -> impl Endpoint {
+    let api = openapi(service);
+    let docs = api.swagger_ui();
+    let spec = api.spec_endpoint();
+    Route::new()
+        .nest_no_strip("/v1", api)
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .at(
+            "/",
+            make_sync(|_| Redirect::see_other("/docs").into_response()),
+        )
+        .with(body_limit::BodyLimit)
+        .catch_all_error(problem::problem_from_poem_error)
+        .with(
+            CatchPanic::new()
+                .with_handler(|_| problem::problem_response(problem::ApiError::internal_problem())),
+        )
+        .with(Tracing)
+}

@@ -1,0 +1,212 @@
+//! `/v1/tasks`: create, list, read, replace, patch and delete, singly and in bulk.
+
+use std::sync::Arc;
+
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+
+use super::ApiTags;
+use super::problem::ApiError;
+use super::task_types::{
+    DeleteResult, MAX_BULK, TaskBody, TaskInput, TaskList, TaskPage, TaskPatchInput,
+    TaskReplacements,
+};
+use super::time::ApiTime;
+use crate::domain::{TaskDraft, TaskId, TaskPatch};
+use crate::service::TaskService;
+use crate::store::{PageRequest, TaskFilter};
+
+pub struct TasksApi {
+    pub service: Arc<TaskService>,
+}
+
+#[derive(ApiResponse)]
+enum CreatedTask {
+    /// The task was created; `Location` is its URL.
+    #[oai(status = 201)]
+    Created(Json<TaskBody>, #[oai(header = "Location")] String),
+}
+
+#[derive(ApiResponse)]
+enum DeletedTask {
+    /// The task was deleted.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+const fn default_limit() -> u32 {
+    100
+}
+
+fn task_id(raw: i64) -> Result<TaskId, ApiError> {
+    TaskId::parse(raw).map_err(|err| ApiError::invalid_field("id", &err))
+}
+
+fn time_param(
+    name: &str,
+    value: Option<ApiTime>,
+) -> Result<Option<crate::domain::Timestamp>, ApiError> {
+    value
+        .map(ApiTime::to_timestamp)
+        .transpose()
+        .map_err(|err| ApiError::invalid_field(name, &err))
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "ApiTags::Tasks")]
+impl TasksApi {
+    /// List tasks
+    ///
+    /// Tasks by id ascending, a page at a time, optionally only those whose
+    /// expiry falls in `[expires_after, expires_before)`.
+    #[oai(path = "/tasks", method = "get", operation_id = "list_tasks")]
+    async fn list_tasks(
+        &self,
+        /// Page size.
+        #[oai(
+            default = "default_limit",
+            validator(minimum(value = "1"), maximum(value = "1000"))
+        )]
+        limit: Query<u32>,
+        /// How many matching tasks to skip.
+        #[oai(default, validator(maximum(value = "9223372036854775807")))]
+        offset: Query<u64>,
+        /// Only tasks that expire strictly before this time (RFC 3339 with an offset).
+        expires_before: Query<Option<ApiTime>>,
+        /// Only tasks that expire at or after this time (RFC 3339 with an offset).
+        expires_after: Query<Option<ApiTime>>,
+    ) -> Result<Json<TaskPage>, ApiError> {
+        let filter = TaskFilter {
+            expires_before: time_param("expires_before", expires_before.0)?,
+            expires_after: time_param("expires_after", expires_after.0)?,
+        };
+        let page = PageRequest {
+            limit: limit.0,
+            offset: offset.0,
+        };
+        let found = self.service.list(filter, page).await?;
+        Ok(Json(TaskPage {
+            tasks: found.items.into_iter().map(TaskBody::from).collect(),
+            total: found.total,
+            limit: page.limit,
+            offset: page.offset,
+        }))
+    }
+
+    /// Create a task
+    #[oai(path = "/tasks", method = "post", operation_id = "create_task")]
+    async fn create_task(&self, body: Json<TaskInput>) -> Result<CreatedTask, ApiError> {
+        let draft = TaskDraft::try_from(body.0)?;
+        let task = self.service.create(&draft).await?;
+        let location = format!("/v1/tasks/{}", task.id);
+        Ok(CreatedTask::Created(Json(task.into()), location))
+    }
+
+    /// Replace several tasks at once
+    ///
+    /// One transaction: if any id does not exist, nothing changes and the
+    /// answer is 404 naming every missing id.
+    #[oai(path = "/tasks", method = "put", operation_id = "replace_tasks")]
+    async fn replace_tasks(
+        &self,
+        body: Json<TaskReplacements>,
+    ) -> Result<Json<TaskList>, ApiError> {
+        let items = body.0.into_domain()?;
+        let tasks = self.service.replace_many(&items).await?;
+        Ok(Json(TaskList {
+            tasks: tasks.into_iter().map(TaskBody::from).collect(),
+        }))
+    }
+
+    /// Delete all tasks, or the listed ones
+    ///
+    /// Without `ids`, deletes every task. With `ids=1,2,3`, deletes those of
+    /// them that exist. Answers how many were deleted.
+    #[oai(path = "/tasks", method = "delete", operation_id = "delete_tasks")]
+    async fn delete_tasks(
+        &self,
+        /// Comma-separated ids, at most 1,000.
+        // `default`: without it poem-openapi panics on an absent
+        // non-exploded parameter.
+        #[oai(explode = false, default, validator(min_items = 1, max_items = 1000))]
+        ids: Query<Option<Vec<i64>>>,
+    ) -> Result<Json<DeleteResult>, ApiError> {
+        let deleted = match ids.0 {
+            None => self.service.delete_all().await?,
+            Some(raw) => {
+                if raw.len() > MAX_BULK {
+                    return Err(ApiError::bad_request("at most 1000 ids"));
+                }
+                let ids = raw
+                    .into_iter()
+                    .map(task_id)
+                    .collect::<Result<Vec<_>, _>>()?;
+                self.service.delete_many(&ids).await?
+            }
+        };
+        Ok(Json(DeleteResult { deleted }))
+    }
+
+    /// Get a task
+    #[oai(path = "/tasks/:id", method = "get", operation_id = "get_task")]
+    async fn get_task(
+        &self,
+        /// The task's id.
+        #[oai(validator(minimum(value = "1")))]
+        id: Path<i64>,
+    ) -> Result<Json<TaskBody>, ApiError> {
+        let id = task_id(id.0)?;
+        let task = self
+            .service
+            .get(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(vec![id]))?;
+        Ok(Json(task.into()))
+    }
+
+    /// Replace a task
+    ///
+    /// Sets every field: an omitted `description` or `expiry_dt` becomes null.
+    #[oai(path = "/tasks/:id", method = "put", operation_id = "replace_task")]
+    async fn replace_task(
+        &self,
+        /// The task's id.
+        #[oai(validator(minimum(value = "1")))]
+        id: Path<i64>,
+        body: Json<TaskInput>,
+    ) -> Result<Json<TaskBody>, ApiError> {
+        let id = task_id(id.0)?;
+        let draft = TaskDraft::try_from(body.0)?;
+        Ok(Json(self.service.replace(id, &draft).await?.into()))
+    }
+
+    /// Change some fields of a task
+    ///
+    /// JSON merge-patch semantics (`application/json` or
+    /// `application/merge-patch+json`).
+    #[oai(path = "/tasks/:id", method = "patch", operation_id = "patch_task")]
+    async fn patch_task(
+        &self,
+        /// The task's id.
+        #[oai(validator(minimum(value = "1")))]
+        id: Path<i64>,
+        body: Json<TaskPatchInput>,
+    ) -> Result<Json<TaskBody>, ApiError> {
+        let id = task_id(id.0)?;
+        let patch = TaskPatch::try_from(body.0)?;
+        Ok(Json(self.service.patch(id, patch).await?.into()))
+    }
+
+    /// Delete a task
+    #[oai(path = "/tasks/:id", method = "delete", operation_id = "delete_task")]
+    async fn delete_task(
+        &self,
+        /// The task's id.
+        #[oai(validator(minimum(value = "1")))]
+        id: Path<i64>,
+    ) -> Result<DeletedTask, ApiError> {
+        let id = task_id(id.0)?;
+        self.service.delete(id).await?;
+        Ok(DeletedTask::NoContent)
+    }
+}

@@ -1,0 +1,98 @@
+//! [`App`]: the server and its background work, built from a [`Config`].
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use poem::Server;
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+
+use crate::config::Config;
+use crate::domain::{Clock, SystemClock};
+use crate::expiry::ExpiryHandle;
+use crate::service::TaskService;
+use crate::store::{self, PoolOptions};
+
+pub struct App {
+    acceptor: TcpAcceptor,
+    port: u16,
+    service: Arc<TaskService>,
+    config: Config,
+}
+
+impl App {
+    /// Opens the database (applying migrations) and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let pool = PoolOptions {
+            max_connections: config.db_max_connections,
+            acquire_timeout: config.db_acquire_timeout,
+        };
+        let store = store::connect(&config.database_url, &pool).await?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let service = Arc::new(TaskService::new(store, ExpiryHandle::new(), clock));
+        let acceptor = TcpListener::bind(config.bind_addr)
+            .into_acceptor()
+            .await
+            .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
+        let port = acceptor
+            .local_addr()
+            .first()
+            .and_then(|addr| addr.as_socket_addr().map(|a| a.port()))
+            .context("listener has no TCP address")?;
+        Ok(Self {
+            acceptor,
+            port,
+            service,
+            config,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT or SIGTERM.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let routes = crate::api::routes(self.service.clone());
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(routes, stop, Some(self.config.shutdown_timeout))
+            .await
+            .context("server failed")
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

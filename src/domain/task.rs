@@ -1,0 +1,195 @@
+use super::Timestamp;
+
+pub const MAX_TITLE_CHARS: usize = 255;
+/// MySQL's `TEXT` limit, in bytes.
+pub const MAX_DESCRIPTION_BYTES: usize = 65_535;
+
+/// Why a value cannot be part of a task. The API layer adds which field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    #[error("must not be empty or only white space")]
+    TitleEmpty,
+    #[error("must be at most {MAX_TITLE_CHARS} characters")]
+    TitleTooLong,
+    #[error("must be at most {MAX_DESCRIPTION_BYTES} bytes of UTF-8")]
+    DescriptionTooLong,
+    #[error("must be a time in the years 1000 to 9999 (UTC)")]
+    TimeOutOfRange,
+    #[error("must be a positive id")]
+    IdNotPositive,
+    #[error("is required and may not be null")]
+    Required,
+}
+
+/// A task's identity, as assigned by the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TaskId(i64);
+
+impl TaskId {
+    pub fn parse(raw: i64) -> Result<Self, ValidationError> {
+        if raw > 0 {
+            Ok(Self(raw))
+        } else {
+            Err(ValidationError::IdNotPositive)
+        }
+    }
+
+    /// For ids the database handed out, which are positive by construction.
+    pub fn from_db(raw: i64) -> Self {
+        Self(raw)
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for TaskId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A trimmed, non-empty title of at most 255 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Title(String);
+
+impl Title {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(ValidationError::TitleEmpty);
+        }
+        if trimmed.chars().count() > MAX_TITLE_CHARS {
+            return Err(ValidationError::TitleTooLong);
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Free text, stored verbatim, of at most 65,535 bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Description(String);
+
+impl Description {
+    pub fn parse(raw: String) -> Result<Self, ValidationError> {
+        if raw.len() > MAX_DESCRIPTION_BYTES {
+            return Err(ValidationError::DescriptionTooLong);
+        }
+        Ok(Self(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A stored task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Task {
+    pub id: TaskId,
+    pub title: Title,
+    pub description: Option<Description>,
+    pub expiry_dt: Option<Timestamp>,
+    pub create_dt: Timestamp,
+    pub update_dt: Timestamp,
+}
+
+/// Everything a client chooses about a task: the body of a create or a full
+/// replace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskDraft {
+    pub title: Title,
+    pub description: Option<Description>,
+    pub expiry_dt: Option<Timestamp>,
+}
+
+/// A merge-patch: `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskPatch {
+    pub title: Option<Title>,
+    pub description: Option<Option<Description>>,
+    pub expiry_dt: Option<Option<Timestamp>>,
+}
+
+impl TaskPatch {
+    /// The task as it is after the patch.
+    pub fn apply_to(self, current: &Task) -> TaskDraft {
+        TaskDraft {
+            title: self.title.unwrap_or_else(|| current.title.clone()),
+            description: self
+                .description
+                .unwrap_or_else(|| current.description.clone()),
+            expiry_dt: self.expiry_dt.unwrap_or(current.expiry_dt),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_title_is_trimmed() {
+        assert_eq!(Title::parse("  Pay rent \n").unwrap().as_str(), "Pay rent");
+    }
+
+    #[test]
+    fn a_blank_title_is_rejected() {
+        assert_eq!(Title::parse(""), Err(ValidationError::TitleEmpty));
+        assert_eq!(Title::parse(" \t\n"), Err(ValidationError::TitleEmpty));
+    }
+
+    #[test]
+    fn a_title_is_measured_in_characters_not_bytes() {
+        assert!(Title::parse(&"é".repeat(MAX_TITLE_CHARS)).is_ok());
+        assert_eq!(
+            Title::parse(&"a".repeat(MAX_TITLE_CHARS + 1)),
+            Err(ValidationError::TitleTooLong)
+        );
+    }
+
+    #[test]
+    fn a_description_is_measured_in_bytes_and_kept_verbatim() {
+        let text = " keeps \"quotes\" and spaces ".to_owned();
+        assert_eq!(Description::parse(text.clone()).unwrap().as_str(), text);
+        assert!(Description::parse("a".repeat(MAX_DESCRIPTION_BYTES)).is_ok());
+        assert_eq!(
+            Description::parse("é".repeat(MAX_DESCRIPTION_BYTES / 2 + 1)),
+            Err(ValidationError::DescriptionTooLong)
+        );
+    }
+
+    #[test]
+    fn ids_must_be_positive() {
+        assert!(TaskId::parse(1).is_ok());
+        assert_eq!(TaskId::parse(0), Err(ValidationError::IdNotPositive));
+        assert_eq!(TaskId::parse(-5), Err(ValidationError::IdNotPositive));
+    }
+
+    #[test]
+    fn a_patch_changes_only_what_it_names() {
+        let now = Timestamp::now();
+        let task = Task {
+            id: TaskId::from_db(1),
+            title: Title::parse("old").unwrap(),
+            description: Some(Description::parse("keep".into()).unwrap()),
+            expiry_dt: Some(now),
+            create_dt: now,
+            update_dt: now,
+        };
+        let patch = TaskPatch {
+            title: Some(Title::parse("new").unwrap()),
+            description: None,
+            expiry_dt: Some(None),
+        };
+        let draft = patch.apply_to(&task);
+        assert_eq!(draft.title.as_str(), "new");
+        assert_eq!(draft.description, task.description);
+        assert_eq!(draft.expiry_dt, None);
+    }
+}

@@ -1,0 +1,56 @@
+//! [`ExpiryHandle`]: the one narrow way the rest of the service tells the
+//! expiry service about task changes.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+
+use super::ExpiryCache;
+use crate::domain::{Task, TaskId};
+
+#[derive(Clone, Default)]
+pub struct ExpiryHandle {
+    shared: Arc<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    cache: Mutex<ExpiryCache>,
+    /// Wakes the tick loop early, so that a warning already due is produced
+    /// at once instead of at the next tick.
+    changed: Notify,
+}
+
+impl ExpiryHandle {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn task_saved(&self, task: &Task) {
+        self.cache().upsert(task.id, task.expiry_dt, task.update_dt);
+        self.shared.changed.notify_one();
+    }
+
+    pub fn task_removed(&self, id: TaskId) {
+        self.cache().remove(id);
+    }
+
+    pub fn all_removed(&self) {
+        self.cache().clear();
+    }
+
+    /// The cache, for the tick loop. A panic while holding the lock cannot
+    /// leave the cache half-updated in a way that matters (the database is
+    /// the truth and the reconcile job reloads it), so a poisoned lock is
+    /// taken over rather than propagated.
+    pub(super) fn cache(&self) -> MutexGuard<'_, ExpiryCache> {
+        self.shared
+            .cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(super) async fn changed(&self) {
+        self.shared.changed.notified().await;
+    }
+}

@@ -1,0 +1,13 @@
+//! taskman: a small self-hosted task service with expiry warnings.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod expiry;
+pub mod service;
+pub mod store;
+pub mod telemetry;
+
+pub use app::App;
+pub use config::Config;

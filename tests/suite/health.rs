@@ -1,0 +1,60 @@
+//! `/v1/health` tells whether the database is reachable.
+
+use serde_json::json;
+
+use crate::common::{Backend, TcpProxy, TestDatabase, json_body, start};
+
+crate::on_both_backends!(health_is_ok_with_the_database_up);
+
+async fn health_is_ok_with_the_database_up(backend: Backend) {
+    let app = crate::common::spawn_app(backend).await;
+    let health = json_body(app.get("/v1/health").await, 200).await;
+    assert_eq!(health, json!({"status": "ok", "database": "ok"}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_503_when_the_database_is_unreachable() {
+    let database = TestDatabase::create(Backend::MySql).await;
+    let url = url::Url::parse(database.url()).unwrap();
+    let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(3306));
+    let target = tokio::net::lookup_host(target)
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let proxy = TcpProxy::start(target).await;
+    let mut through_proxy = url.clone();
+    through_proxy.set_host(Some("127.0.0.1")).unwrap();
+    through_proxy.set_port(Some(proxy.port)).unwrap();
+    let (address, stop, _server) = start(through_proxy.as_str(), &[]).await;
+    let client = reqwest::Client::new();
+    let ok = client
+        .get(format!("{address}/v1/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+
+    proxy.cut();
+    let down = client
+        .get(format!("{address}/v1/health"))
+        .send()
+        .await
+        .unwrap();
+    let health = json_body(down, 503).await;
+    assert_eq!(
+        health,
+        json!({"status": "unavailable", "database": "unavailable"})
+    );
+    let list = client
+        .get(format!("{address}/v1/tasks"))
+        .send()
+        .await
+        .unwrap();
+    let problem = crate::common::problem_body(list, 503).await;
+    assert!(
+        !problem["detail"].as_str().unwrap().contains("SQL"),
+        "{problem}"
+    );
+    let _ = stop.send(());
+}
