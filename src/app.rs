@@ -6,30 +6,41 @@ use std::sync::Arc;
 use anyhow::Context;
 use poem::Server;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use tokio::sync::watch;
 
+use crate::api::{self, ApiState};
 use crate::config::Config;
 use crate::domain::{Clock, SystemClock};
-use crate::expiry::ExpiryHandle;
+use crate::expiry::{ExpiryService, RunningExpiry};
 use crate::service::TaskService;
 use crate::store::{self, PoolOptions};
 
 pub struct App {
     acceptor: TcpAcceptor,
     port: u16,
-    service: Arc<TaskService>,
+    state: ApiState,
+    shutdown: watch::Sender<bool>,
+    expiry: RunningExpiry,
     config: Config,
 }
 
 impl App {
-    /// Opens the database (applying migrations) and binds the listener.
+    /// Opens the database (applying migrations), starts the expiry service
+    /// and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let pool = PoolOptions {
             max_connections: config.db_max_connections,
             acquire_timeout: config.db_acquire_timeout,
         };
-        let store = store::connect(&config.database_url, &pool).await?;
+        let stores = store::connect(&config.database_url, &pool).await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let service = Arc::new(TaskService::new(store, ExpiryHandle::new(), clock));
+        let expiry = ExpiryService::new(
+            stores.notifications.clone(),
+            clock.clone(),
+            config.expiry_settings(),
+            Arc::new(api::render_notification),
+        );
+        let tasks = Arc::new(TaskService::new(stores.tasks, expiry.handle(), clock));
         let acceptor = TcpListener::bind(config.bind_addr)
             .into_acceptor()
             .await
@@ -39,10 +50,19 @@ impl App {
             .first()
             .and_then(|addr| addr.as_socket_addr().map(|a| a.port()))
             .context("listener has no TCP address")?;
+        let running = expiry.start().await?;
+        let (shutdown, stopping) = watch::channel(false);
         Ok(Self {
             acceptor,
             port,
-            service,
+            state: ApiState {
+                tasks,
+                notifications: stores.notifications,
+                feed: expiry.feed(),
+                shutdown: stopping,
+            },
+            shutdown,
+            expiry: running,
             config,
         })
     }
@@ -56,16 +76,26 @@ impl App {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `stop` completes, then finishes in-flight requests.
+    /// Serves until `stop` completes; then stops accepting, ends open event
+    /// streams, finishes in-flight requests, and stops the expiry service.
     pub async fn run_until(
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let routes = crate::api::routes(self.service.clone());
-        Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(routes, stop, Some(self.config.shutdown_timeout))
-            .await
-            .context("server failed")
+        let routes = api::routes(self.state);
+        let shutdown = self.shutdown;
+        let served = Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(
+                routes,
+                async move {
+                    stop.await;
+                    let _ = shutdown.send(true);
+                },
+                Some(self.config.shutdown_timeout),
+            )
+            .await;
+        self.expiry.stop().await;
+        served.context("server failed")
     }
 }
 

@@ -36,10 +36,69 @@ pub struct Config {
     /// How long shutdown waits for in-flight requests to finish.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,
+
+    /// How long before a task's expiry it is warned about, e.g. `15m`, `90s`, `2h`.
+    #[arg(long, env = "WARN_BEFORE", default_value = "15m", value_parser = humantime::parse_duration)]
+    pub warn_before: Duration,
+
+    /// How often the expiry cache is checked for due warnings, e.g. `1s`, `100ms`.
+    #[arg(long, env = "TICK_INTERVAL", default_value = "1s", value_parser = positive_duration)]
+    pub tick_interval: Duration,
+
+    /// When to reconcile the expiry cache with the database (picks up tasks
+    /// written through other replicas): cron with seconds, `sec min hour day month weekday`.
+    #[arg(long, env = "RECONCILE_SCHEDULE", default_value = "*/30 * * * * *")]
+    pub reconcile_schedule: String,
+
+    /// POST every warning as JSON to this URL (optional).
+    #[arg(long, env = "NOTIFY_WEBHOOK_URL")]
+    pub notify_webhook_url: Option<reqwest::Url>,
+
+    /// Sign webhook bodies with HMAC-SHA256 under this secret (header `X-Taskman-Signature`).
+    #[arg(long, env = "NOTIFY_WEBHOOK_SECRET", hide_env_values = true)]
+    pub notify_webhook_secret: Option<String>,
+
+    /// How long one webhook attempt may take.
+    #[arg(long, env = "WEBHOOK_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
+    pub webhook_timeout: Duration,
+
+    /// The wait before the first webhook retry; it doubles with every retry, up to an hour.
+    #[arg(long, env = "WEBHOOK_RETRY_BASE", default_value = "1s", value_parser = positive_duration)]
+    pub webhook_retry_base: Duration,
+
+    /// Attempts per webhook delivery before it is marked failed.
+    #[arg(long, env = "WEBHOOK_MAX_ATTEMPTS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub webhook_max_attempts: u32,
+}
+
+fn positive_duration(raw: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(raw) {
+        Ok(duration) if duration.is_zero() => Err("must be more than zero".to_owned()),
+        Ok(duration) => Ok(duration),
+        Err(err) => Err(err.to_string()),
+    }
 }
 
 impl Config {
-    /// The defaults, as if started with no flags and no environment.
+    pub fn expiry_settings(&self) -> crate::expiry::ExpirySettings {
+        crate::expiry::ExpirySettings {
+            warn_before: self.warn_before,
+            tick: self.tick_interval,
+            reconcile_schedule: self.reconcile_schedule.clone(),
+            webhook: self
+                .notify_webhook_url
+                .clone()
+                .map(|url| crate::expiry::WebhookSettings {
+                    url,
+                    secret: self.notify_webhook_secret.clone(),
+                    timeout: self.webhook_timeout,
+                    retry_base: self.webhook_retry_base,
+                    max_attempts: self.webhook_max_attempts,
+                }),
+        }
+    }
+
+    /// Parses flags (and the environment), as `main` does; for tests.
     pub fn from_args<I, T>(args: I) -> Result<Self, clap::Error>
     where
         I: IntoIterator<Item = T>,

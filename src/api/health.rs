@@ -49,7 +49,7 @@ impl HealthApi {
                 database: Status::Ok,
             })),
             Err(err) => {
-                tracing::warn!(error = %super::problem::DisplayChain(&err), "health check failed");
+                tracing::warn!(error = %crate::telemetry::DisplayChain(&err), "health check failed");
                 HealthResponse::Unavailable(Json(Health {
                     status: Status::Unavailable,
                     database: Status::Unavailable,

@@ -7,6 +7,8 @@
 mod body_limit;
 mod health;
 mod json_string;
+mod notification_types;
+mod notifications;
 pub mod problem;
 mod task_types;
 mod tasks;
@@ -20,27 +22,56 @@ use poem::web::Redirect;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route};
 use poem_openapi::{OpenApiService, Tags};
 
+use tokio::sync::watch;
+
+use crate::expiry::Delivery;
 use crate::service::TaskService;
+use crate::store::NotificationStore;
 
 pub use body_limit::MAX_BODY_BYTES;
+pub use notification_types::render as render_notification;
+
+/// What the endpoints need.
+#[derive(Clone)]
+pub struct ApiState {
+    pub tasks: Arc<TaskService>,
+    pub notifications: Arc<dyn NotificationStore>,
+    pub feed: Arc<Delivery>,
+    /// Turns true at shutdown; open event streams end then.
+    pub shutdown: watch::Receiver<bool>,
+}
 
 #[derive(Tags)]
 enum ApiTags {
     /// Create, read, change and delete tasks.
     Tasks,
+    /// Expiry warnings: their history and a live stream.
+    Notifications,
     /// Is the service up?
     Health,
 }
 
-type Apis = (health::HealthApi, tasks::TasksApi);
+type Apis = (
+    health::HealthApi,
+    tasks::TasksApi,
+    notifications::NotificationsApi,
+);
 
-fn openapi(service: Arc<TaskService>) -> OpenApiService<Apis, ()> {
+fn openapi(state: ApiState) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             health::HealthApi {
-                service: service.clone(),
+                service: state.tasks.clone(),
             },
-            tasks::TasksApi { service },
+            tasks::TasksApi {
+                service: state.tasks.clone(),
+            },
+            notifications::NotificationsApi {
+                store: state.notifications,
+                tasks: state.tasks,
+                feed: state.feed,
+                shutdown: state.shutdown,
+            },
         ),
         "taskman",
         env!("CARGO_PKG_VERSION"),
@@ -52,8 +83,8 @@ fn openapi(service: Arc<TaskService>) -> OpenApiService<Apis, ()> {
 }
 
 /// The whole HTTP surface: `/v1/*`, `/openapi.json`, Swagger UI at `/docs`.
-pub fn routes(service: Arc<TaskService>) -> impl Endpoint {
-    let api = openapi(service);
+pub fn routes(state: ApiState) -> impl Endpoint {
+    let api = openapi(state);
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
     Route::new()

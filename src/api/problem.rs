@@ -7,6 +7,7 @@ use poem_openapi::{ApiResponse, Object};
 
 use crate::domain::{TaskId, ValidationError};
 use crate::store::StoreError;
+use crate::telemetry::DisplayChain;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
@@ -23,10 +24,10 @@ pub struct Problem {
     /// What went wrong with this request, for a person to read.
     pub detail: String,
     /// The request fields that were wrong, when the problem is about fields.
-    #[oai(skip_serializing_if_is_empty)]
+    #[oai(default, skip_serializing_if_is_empty)]
     pub errors: Vec<FieldError>,
     /// Task ids that do not exist, when the problem is about missing tasks.
-    #[oai(skip_serializing_if_is_empty)]
+    #[oai(default, skip_serializing_if_is_empty)]
     pub missing_ids: Vec<i64>,
 }
 
@@ -157,21 +158,6 @@ impl From<StoreError> for ApiError {
                 Self::internal()
             }
         }
-    }
-}
-
-/// Formats an error with its whole `source()` chain, for the log.
-pub struct DisplayChain<'a>(pub &'a dyn std::error::Error);
-
-impl std::fmt::Display for DisplayChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            write!(f, ": {cause}")?;
-            source = cause.source();
-        }
-        Ok(())
     }
 }
 

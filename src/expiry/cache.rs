@@ -9,6 +9,8 @@ use crate::domain::{TaskId, Timestamp};
 pub struct DueExpiry {
     pub task_id: TaskId,
     pub expiry_dt: Timestamp,
+    /// The task's `update_dt` when this expiry was set.
+    pub version: Timestamp,
 }
 
 /// The latest known expiry of a task, and the `update_dt` it came with, so
@@ -106,11 +108,15 @@ impl ExpiryCache {
                 break;
             }
             self.by_expiry.pop_first();
-            self.by_id.remove(&id);
-            if let Some(expiry_dt) = Timestamp::from_micros(expiry_micros) {
+            let version_micros = self.by_id.remove(&id).map_or(0, |held| held.version_micros);
+            if let (Some(expiry_dt), Some(version)) = (
+                Timestamp::from_micros(expiry_micros),
+                Timestamp::from_micros(version_micros),
+            ) {
                 due.push(DueExpiry {
                     task_id: TaskId::from_db(id),
                     expiry_dt,
+                    version,
                 });
             }
         }
@@ -172,7 +178,8 @@ mod tests {
             due,
             vec![DueExpiry {
                 task_id: id(1),
-                expiry_dt: at(50)
+                expiry_dt: at(50),
+                version: at(1),
             }]
         );
     }

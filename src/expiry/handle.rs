@@ -7,6 +7,7 @@ use tokio::sync::Notify;
 
 use super::ExpiryCache;
 use crate::domain::{Task, TaskId};
+use crate::store::PendingExpiry;
 
 #[derive(Clone, Default)]
 pub struct ExpiryHandle {
@@ -28,6 +29,13 @@ impl ExpiryHandle {
 
     pub fn task_saved(&self, task: &Task) {
         self.cache().upsert(task.id, task.expiry_dt, task.update_dt);
+        self.shared.changed.notify_one();
+    }
+
+    /// A task awaiting its warning, as read from the database.
+    pub(super) fn track(&self, pending: &PendingExpiry) {
+        self.cache()
+            .upsert(pending.task_id, Some(pending.expiry_dt), pending.version);
         self.shared.changed.notify_one();
     }
 

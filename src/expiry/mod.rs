@@ -1,8 +1,166 @@
 //! Expiry warnings: an in-memory cache of upcoming expiries, a tick loop that
-//! claims due warnings in the database, and their delivery.
+//! claims due warnings in the database, and their delivery (log, live
+//! stream, webhook). The rest of the service talks to it only through
+//! [`ExpiryHandle`].
 
 mod cache;
+mod classify;
+mod delivery;
 mod handle;
+mod reconcile;
+mod settings;
+mod ticker;
+mod webhook;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_cron_scheduler::{Job, JobScheduler};
 
 pub use cache::{DueExpiry, ExpiryCache};
+pub use delivery::{Delivery, describe};
 pub use handle::ExpiryHandle;
+pub use reconcile::Reconciler;
+pub use settings::{ExpirySettings, WebhookSettings};
+pub use webhook::{DELIVERY_ID_HEADER, RenderNotification, SIGNATURE_HEADER, signature};
+
+use crate::domain::Clock;
+use crate::store::NotificationStore;
+
+/// The running parts of the expiry service; stopped by [`ExpiryService::stop`].
+pub struct ExpiryService {
+    handle: ExpiryHandle,
+    store: Arc<dyn NotificationStore>,
+    clock: Arc<dyn Clock>,
+    settings: Arc<ExpirySettings>,
+    delivery: Arc<Delivery>,
+    render: RenderNotification,
+}
+
+/// What [`ExpiryService::start`] leaves running.
+pub struct RunningExpiry {
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+    scheduler: JobScheduler,
+}
+
+impl ExpiryService {
+    pub fn new(
+        store: Arc<dyn NotificationStore>,
+        clock: Arc<dyn Clock>,
+        settings: ExpirySettings,
+        render: RenderNotification,
+    ) -> Self {
+        Self {
+            handle: ExpiryHandle::new(),
+            store,
+            clock,
+            settings: Arc::new(settings),
+            delivery: Arc::new(Delivery::new()),
+            render,
+        }
+    }
+
+    pub fn handle(&self) -> ExpiryHandle {
+        self.handle.clone()
+    }
+
+    /// Where new warnings are published; subscribe for a live feed.
+    pub fn feed(&self) -> Arc<Delivery> {
+        self.delivery.clone()
+    }
+
+    /// Loads the cache (in the background, so serving starts at once), then
+    /// runs the tick loop, the reconcile schedule and the webhook sender.
+    pub async fn start(&self) -> anyhow::Result<RunningExpiry> {
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let reconciler = Arc::new(Reconciler::new(
+            self.handle.clone(),
+            self.store.clone(),
+            self.clock.clone(),
+        ));
+
+        let ticker = ticker::Ticker {
+            handle: self.handle.clone(),
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            settings: self.settings.clone(),
+            delivery: self.delivery.clone(),
+        };
+        let loader = reconciler.clone();
+        let ticker_stop = stopped.clone();
+        tasks.spawn(async move {
+            match loader.load_all().await {
+                Ok(count) => tracing::info!(count, "expiry cache loaded"),
+                // The reconcile job loads everything on its next run.
+                Err(err) => tracing::error!(error = %err, "cannot load expiry cache"),
+            }
+            ticker.run(ticker_stop).await;
+        });
+
+        if let Some(webhook) = &self.settings.webhook {
+            let sender = webhook::WebhookSender::new(
+                self.store.clone(),
+                self.clock.clone(),
+                webhook.clone(),
+                self.delivery.webhook_due(),
+                self.render.clone(),
+            )?;
+            tasks.spawn(sender.run(stopped.clone()));
+        }
+
+        let scheduler = JobScheduler::new()
+            .await
+            .context("cannot create scheduler")?;
+        let job = Job::new_async(self.settings.reconcile_schedule.as_str(), move |_, _| {
+            let reconciler = reconciler.clone();
+            Box::pin(async move {
+                match reconciler.reconcile().await {
+                    Ok(count) => tracing::debug!(count, "expiry cache reconciled"),
+                    Err(err) => tracing::warn!(error = %err, "cannot reconcile expiry cache"),
+                }
+            })
+        })
+        .with_context(|| {
+            format!(
+                "invalid RECONCILE_SCHEDULE {:?}",
+                self.settings.reconcile_schedule
+            )
+        })?;
+        scheduler
+            .add(job)
+            .await
+            .context("cannot schedule reconcile job")?;
+        scheduler.start().await.context("cannot start scheduler")?;
+
+        Ok(RunningExpiry {
+            stop,
+            tasks,
+            scheduler,
+        })
+    }
+}
+
+impl RunningExpiry {
+    /// Stops the schedule and lets the tick loop and webhook sender finish
+    /// what they are doing.
+    pub async fn stop(mut self) {
+        if let Err(err) = self.scheduler.shutdown().await {
+            tracing::warn!(error = %err, "scheduler did not shut down cleanly");
+        }
+        let _ = self.stop.send(true);
+        while let Some(result) = self.tasks.join_next().await {
+            if let Err(err) = result {
+                tracing::error!(error = %err, "expiry task failed");
+            }
+        }
+    }
+
+    /// Resolves when the service is asked to stop; for streams that must end then.
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+}

@@ -1,6 +1,7 @@
 //! Persistence: one small interface, one module per backend.
 
 mod mysql;
+mod notification_sql;
 mod rows;
 mod sqlite;
 mod task_sql;
@@ -9,7 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::{Task, TaskDraft, TaskId, TaskPatch, Timestamp};
+use crate::domain::{Claim, Notification, Task, TaskDraft, TaskId, TaskPatch, Timestamp};
 
 pub use mysql::MySqlStore;
 pub use sqlite::SqliteStore;
@@ -72,12 +73,68 @@ pub struct Page<T> {
     pub total: u64,
 }
 
-/// A task's expiry as the expiry service needs it.
+/// A task's expiry that still awaits its warning, as the expiry service
+/// needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingExpiry {
     pub task_id: TaskId,
     pub expiry_dt: Timestamp,
+    /// The task's `update_dt`: when this expiry was set.
+    pub version: Timestamp,
 }
+
+/// The result of one webhook delivery attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Delivered {
+        at: Timestamp,
+    },
+    Retry {
+        error: String,
+        next_attempt_at: Timestamp,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+/// The notification table and the queries the expiry service makes of tasks.
+#[async_trait]
+pub trait NotificationStore: Send + Sync + 'static {
+    /// Records the warning if the task still has this expiry and no one
+    /// recorded it before: the claim that makes a warning exactly-once
+    /// across restarts and replicas. `None` when the claim was not won.
+    async fn claim(&self, claim: &Claim) -> StoreResult<Option<Notification>>;
+    /// The task's expiry, if it still awaits a warning.
+    async fn pending_expiry(&self, id: TaskId) -> StoreResult<Option<PendingExpiry>>;
+    /// One batch, by id after `after`, of the tasks awaiting a warning;
+    /// with `changed_since`, only those changed at or after it.
+    async fn pending_expiries(
+        &self,
+        after: Option<TaskId>,
+        changed_since: Option<Timestamp>,
+        limit: u32,
+    ) -> StoreResult<Vec<PendingExpiry>>;
+    /// Newest first.
+    async fn list_notifications(
+        &self,
+        task_id: Option<TaskId>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Notification>>;
+    /// Takes up to `limit` deliveries due at `now` for this replica until
+    /// `lease_until`.
+    async fn lease_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Notification>>;
+    async fn record_delivery(&self, id: i64, outcome: &DeliveryOutcome) -> StoreResult<()>;
+}
+
+/// Both interfaces of one backend.
+pub trait Store: TaskStore + NotificationStore {}
+impl<T: TaskStore + NotificationStore> Store for T {}
 
 /// The task table. Every write is one transaction: it happens whole or not at all.
 #[async_trait]
@@ -100,14 +157,28 @@ pub trait TaskStore: Send + Sync + 'static {
     async fn delete_all(&self) -> StoreResult<u64>;
 }
 
+/// The two views of one opened backend.
+#[derive(Clone)]
+pub struct Stores {
+    pub tasks: Arc<dyn TaskStore>,
+    pub notifications: Arc<dyn NotificationStore>,
+}
+
+impl Stores {
+    fn of<S: Store>(store: S) -> Self {
+        let store = Arc::new(store);
+        Self {
+            tasks: store.clone(),
+            notifications: store,
+        }
+    }
+}
+
 /// Opens the backend named by the URL's scheme and applies its migrations.
-pub async fn connect(
-    database_url: &str,
-    options: &PoolOptions,
-) -> anyhow::Result<Arc<dyn TaskStore>> {
+pub async fn connect(database_url: &str, options: &PoolOptions) -> anyhow::Result<Stores> {
     Ok(match Backend::of(database_url)? {
-        Backend::Sqlite => Arc::new(SqliteStore::connect(database_url, options).await?),
-        Backend::MySql => Arc::new(MySqlStore::connect(database_url, options).await?),
+        Backend::Sqlite => Stores::of(SqliteStore::connect(database_url, options).await?),
+        Backend::MySql => Stores::of(MySqlStore::connect(database_url, options).await?),
     })
 }
 

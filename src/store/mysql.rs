@@ -7,8 +7,13 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use sqlx::{MySql, MySqlPool, Transaction};
 
 use super::rows::{self, DbTime};
-use super::{Page, PageRequest, PoolOptions, StoreError, StoreResult, TaskFilter};
-use crate::domain::{Task, TaskDraft, TaskId, TaskPatch, Timestamp};
+use super::{
+    DeliveryOutcome, Page, PageRequest, PendingExpiry, PoolOptions, StoreError, StoreResult,
+    TaskFilter,
+};
+use crate::domain::{
+    Claim, DeliveryState, Notification, Task, TaskDraft, TaskId, TaskPatch, Timestamp,
+};
 
 type Db = MySql;
 type Time = chrono::NaiveDateTime;
@@ -16,6 +21,12 @@ type Time = chrono::NaiveDateTime;
 /// Locks the row so that two concurrent patches cannot lose each other's fields.
 const LOCK_TASK: &str = "SELECT id, title, description, expiry_dt, create_dt, update_dt \
      FROM task WHERE id = ? FOR UPDATE";
+
+/// Inserts only while the task still has this expiry; the unique key on
+/// (task_id, expiry_dt) turns a second claim into a no-op.
+const CLAIM: &str = "INSERT IGNORE INTO notification \
+     (task_id, title, kind, expiry_dt, notified_at, late, delivery_state, next_attempt_at) \
+     SELECT id, title, ?, expiry_dt, ?, ?, ?, ? FROM task WHERE id = ? AND expiry_dt = ?";
 
 fn inserted_id(result: &sqlx::mysql::MySqlQueryResult) -> i64 {
     i64::try_from(result.last_insert_id()).unwrap_or(i64::MAX)
@@ -54,3 +65,4 @@ impl MySqlStore {
 }
 
 super::task_sql::impl_task_store!(MySqlStore);
+super::notification_sql::impl_notification_store!(MySqlStore);

@@ -7,8 +7,13 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::rows::{self, DbTime};
-use super::{Page, PageRequest, PoolOptions, StoreError, StoreResult, TaskFilter};
-use crate::domain::{Task, TaskDraft, TaskId, TaskPatch, Timestamp};
+use super::{
+    DeliveryOutcome, Page, PageRequest, PendingExpiry, PoolOptions, StoreError, StoreResult,
+    TaskFilter,
+};
+use crate::domain::{
+    Claim, DeliveryState, Notification, Task, TaskDraft, TaskId, TaskPatch, Timestamp,
+};
 
 type Db = Sqlite;
 type Time = i64;
@@ -16,6 +21,12 @@ type Time = i64;
 /// Write transactions start with `BEGIN IMMEDIATE`, so the plain read is
 /// already serialised against other writers.
 const LOCK_TASK: &str = rows::SELECT_TASK;
+
+/// Inserts only while the task still has this expiry; the unique key on
+/// (task_id, expiry_dt) turns a second claim into a no-op.
+const CLAIM: &str = "INSERT OR IGNORE INTO notification \
+     (task_id, title, kind, expiry_dt, notified_at, late, delivery_state, next_attempt_at) \
+     SELECT id, title, ?, expiry_dt, ?, ?, ?, ? FROM task WHERE id = ? AND expiry_dt = ?";
 
 fn inserted_id(result: &sqlx::sqlite::SqliteQueryResult) -> i64 {
     result.last_insert_rowid()
@@ -63,3 +74,4 @@ impl SqliteStore {
 }
 
 super::task_sql::impl_task_store!(SqliteStore);
+super::notification_sql::impl_notification_store!(SqliteStore);

@@ -1,0 +1,89 @@
+//! The tick loop: takes due expiries from the cache, claims each warning in
+//! the database, and hands the won ones to delivery.
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use tokio::sync::watch;
+use tokio::time::MissedTickBehavior;
+
+use super::classify::classify;
+use super::delivery::Delivery;
+use super::{DueExpiry, ExpiryHandle, ExpirySettings};
+use crate::domain::{Claim, Clock, Timestamp};
+use crate::store::NotificationStore;
+
+/// Claims run a few at a time: a burst of due warnings should not wait on
+/// one database round trip after another.
+const CLAIM_CONCURRENCY: usize = 8;
+
+pub struct Ticker {
+    pub handle: ExpiryHandle,
+    pub store: Arc<dyn NotificationStore>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Arc<ExpirySettings>,
+    pub delivery: Arc<Delivery>,
+}
+
+impl Ticker {
+    /// Ticks until `stop` turns true. A tick in progress finishes first, so
+    /// every warning claimed is also delivered to the log and the stream.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut interval = tokio::time::interval(self.settings.tick);
+        interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        while !*stop.borrow() {
+            tokio::select! {
+                _ = interval.tick() => {}
+                () = self.handle.changed() => {}
+                _ = stop.changed() => break,
+            }
+            self.tick().await;
+        }
+    }
+
+    pub async fn tick(&self) {
+        let now = self.clock.now();
+        let due = self
+            .handle
+            .cache()
+            .take_due(now.saturating_add(self.settings.warn_before));
+        if due.is_empty() {
+            return;
+        }
+        futures_util::stream::iter(due)
+            .for_each_concurrent(CLAIM_CONCURRENCY, |due| self.warn(due, now))
+            .await;
+    }
+
+    async fn warn(&self, due: DueExpiry, now: Timestamp) {
+        let (kind, late) = classify(&due, now, &self.settings);
+        let claim = Claim {
+            task_id: due.task_id,
+            expiry_dt: due.expiry_dt,
+            kind,
+            late,
+            notified_at: now,
+            deliver: self.settings.webhook.is_some(),
+        };
+        match self.store.claim(&claim).await {
+            Ok(Some(notification)) => self.delivery.deliver(&notification, now),
+            // Another replica warned first, or the task changed or vanished
+            // since the cache learnt of it: look again at what it is now.
+            Ok(None) => match self.store.pending_expiry(due.task_id).await {
+                Ok(Some(pending)) => self.handle.track(&pending),
+                Ok(None) => {}
+                Err(err) => self.retry_later(due, &err),
+            },
+            Err(err) => self.retry_later(due, &err),
+        }
+    }
+
+    /// The database is the truth and it did not answer: keep the entry for
+    /// the next tick.
+    fn retry_later(&self, due: DueExpiry, err: &crate::store::StoreError) {
+        tracing::warn!(task_id = %due.task_id, error = %err, "cannot claim warning; will retry");
+        self.handle
+            .cache()
+            .upsert(due.task_id, Some(due.expiry_dt), due.version);
+    }
+}
