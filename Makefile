@@ -21,3 +21,5 @@ openapi:
 ## Benchmarks (criterion) and the server's memory with 1,000,000 pending tasks.
 bench:
 	cargo bench --bench expiry_cache
+	cargo build --release --bin taskman
+	scripts/bench-memory.sh

@@ -91,11 +91,11 @@ mod tests {
     #[test]
     fn a_tick_or_two_behind_is_not_late() {
         assert_eq!(
-            classify(&due(10_000, 0), at(9_102), &settings()),
+            classify(&due(10_000, 0), at(9_104), &settings()),
             (NotificationKind::Expiring, false)
         );
         assert_eq!(
-            classify(&due(10_000, 0), at(9_104), &settings()),
+            classify(&due(10_000, 0), at(9_105), &settings()),
             (NotificationKind::Expiring, true)
         );
     }

@@ -28,6 +28,6 @@ impl ExpirySettings {
     /// A warning produced more than this after it fell due counts as late:
     /// the loop may be a tick behind, and a busy machine adds a little.
     pub fn late_after(&self) -> Duration {
-        self.tick * 2 + Duration::from_secs(1)
+        self.tick * 2 + Duration::from_secs(2)
     }
 }

@@ -179,5 +179,6 @@ pub const DUE_DELIVERIES: &str = "SELECT id, task_id, title, kind, expiry_dt, no
 pub const LEASE_DELIVERY: &str = "UPDATE notification SET next_attempt_at = ? \
      WHERE id = ? AND delivery_state = 'pending' AND next_attempt_at <= ?";
 pub const RECORD_DELIVERY: &str = "UPDATE notification SET delivery_state = ?, \
-     delivery_attempts = delivery_attempts + 1, last_error = ?, next_attempt_at = ?, delivered_at = ? \
+     delivery_attempts = delivery_attempts + 1, last_error = COALESCE(?, last_error), \
+     next_attempt_at = ?, delivered_at = ? \
      WHERE id = ?";

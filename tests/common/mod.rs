@@ -4,6 +4,8 @@
 
 mod database;
 mod proxy;
+mod sse;
+mod webhook;
 
 use std::time::Duration;
 
@@ -15,6 +17,8 @@ use tokio::task::JoinHandle;
 
 pub use database::{Backend, TestDatabase};
 pub use proxy::TcpProxy;
+pub use sse::SseClient;
+pub use webhook::WebhookReceiver;
 
 /// A running app and a client for it. Dropping it stops the server and
 /// drops its database.

@@ -4,6 +4,8 @@
 mod common;
 
 mod bad_input;
+mod expiry;
 mod health;
+mod replicas;
 mod spec;
 mod tasks;

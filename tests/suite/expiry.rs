@@ -1,0 +1,368 @@
+//! Expiry warnings end to end: timeliness, exactly once, re-arm, disarm,
+//! restarts, the live stream and the webhook. A 2 s window and a 100 ms tick
+//! keep every test within seconds.
+
+use std::time::Duration;
+
+use chrono::{SecondsFormat, Utc};
+use serde_json::{Value, json};
+
+use crate::common::{Backend, SseClient, TestApp, eventually, json_body, spawn_app_with};
+
+const FAST: &[&str] = &["--warn-before", "2s", "--tick-interval", "100ms"];
+const WAIT: Duration = Duration::from_secs(20);
+
+crate::on_both_backends!(
+    a_warning_comes_once_when_the_window_opens_and_not_before,
+    a_task_created_inside_the_window_is_warned_at_once,
+    a_task_created_already_expired_is_warned_as_expired_at_once,
+    changing_the_expiry_rearms_the_warning,
+    clearing_the_expiry_or_deleting_the_task_disarms_it,
+    deleting_all_tasks_disarms_them,
+    a_restart_does_not_warn_twice,
+    a_warning_missed_while_down_comes_late_after_a_restart,
+    stream_subscribers_receive_each_new_warning,
+    the_webhook_gets_each_warning_and_a_failed_attempt_is_retried,
+    a_task_history_lists_its_warnings_newest_first,
+);
+
+/// RFC 3339 for `secs` seconds from now (negative: in the past).
+fn from_now(secs: f64) -> String {
+    let at = Utc::now() + chrono::Duration::milliseconds((secs * 1000.0) as i64);
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn time(value: &Value) -> chrono::DateTime<Utc> {
+    chrono::DateTime::parse_from_rfc3339(value.as_str().expect("a time string"))
+        .expect("RFC 3339")
+        .with_timezone(&Utc)
+}
+
+async fn warnings_for(app: &TestApp, task_id: &Value) -> Vec<Value> {
+    let page = json_body(
+        app.get(&format!("/v1/notifications?task_id={task_id}"))
+            .await,
+        200,
+    )
+    .await;
+    page["notifications"]
+        .as_array()
+        .expect("notifications")
+        .clone()
+}
+
+/// Waits until the task has at least `count` warnings; returns them all.
+async fn wait_for_warnings(app: &TestApp, task_id: &Value, count: usize) -> Vec<Value> {
+    eventually(
+        WAIT,
+        &format!("{count} warning(s) for task {task_id}"),
+        || async {
+            let found = warnings_for(app, task_id).await;
+            (found.len() >= count).then_some(found)
+        },
+    )
+    .await
+}
+
+async fn a_warning_comes_once_when_the_window_opens_and_not_before(backend: Backend) {
+    let app = spawn_app_with(backend, FAST).await;
+    let task = app
+        .create_task(json!({"title": "Pay rent", "expiry_dt": from_now(4.0)}))
+        .await;
+    let expiry = time(&task["expiry_dt"]);
+    let window_opens = expiry - chrono::Duration::seconds(2);
+
+    let warnings = wait_for_warnings(&app, &task["id"], 1).await;
+    let warning = &warnings[0];
+    let notified_at = time(&warning["notified_at"]);
+    assert!(
+        notified_at >= window_opens,
+        "early: {notified_at} < {window_opens}"
+    );
+    // One tick late at most, plus slack for a busy machine.
+    assert!(
+        notified_at <= window_opens + chrono::Duration::milliseconds(100 + 2000),
+        "late: {notified_at}"
+    );
+    assert_eq!(warning["kind"], "expiring");
+    assert_eq!(warning["late"], false);
+    assert_eq!(warning["title"], "Pay rent");
+    assert_eq!(warning["expiry_dt"], task["expiry_dt"]);
+    assert_eq!(warning["delivery_state"], "none");
+
+    // Past the expiry itself: still exactly one warning.
+    let control = app
+        .create_task(json!({"title": "control", "expiry_dt": from_now(-1.0)}))
+        .await;
+    wait_for_warnings(&app, &control["id"], 1).await;
+    tokio::time::sleep_until(
+        tokio::time::Instant::now() + until(expiry) + Duration::from_millis(300),
+    )
+    .await;
+    assert_eq!(warnings_for(&app, &task["id"]).await.len(), 1);
+}
+
+/// How long from now until `at` (zero if past).
+fn until(at: chrono::DateTime<Utc>) -> Duration {
+    (at - Utc::now()).to_std().unwrap_or_default()
+}
+
+async fn a_task_created_inside_the_window_is_warned_at_once(backend: Backend) {
+    let app = spawn_app_with(backend, FAST).await;
+    let task = app
+        .create_task(json!({"title": "soon", "expiry_dt": from_now(1.5)}))
+        .await;
+    let warnings = wait_for_warnings(&app, &task["id"], 1).await;
+    assert_eq!(warnings[0]["kind"], "expiring");
+    assert_eq!(warnings[0]["late"], false);
+    let delay = time(&warnings[0]["notified_at"]) - time(&task["create_dt"]);
+    assert!(delay < chrono::Duration::milliseconds(1500), "took {delay}");
+}
+
+async fn a_task_created_already_expired_is_warned_as_expired_at_once(backend: Backend) {
+    let app = spawn_app_with(backend, FAST).await;
+    let task = app
+        .create_task(json!({"title": "overdue", "expiry_dt": from_now(-3600.0)}))
+        .await;
+    let warnings = wait_for_warnings(&app, &task["id"], 1).await;
+    assert_eq!(warnings[0]["kind"], "expired");
+    assert_eq!(warnings[0]["late"], false);
+}
+
+async fn changing_the_expiry_rearms_the_warning(backend: Backend) {
+    let app = spawn_app_with(backend, FAST).await;
+    let task = app
+        .create_task(json!({"title": "moving", "expiry_dt": from_now(1.0)}))
+        .await;
+    let path = format!("/v1/tasks/{}", task["id"]);
+    wait_for_warnings(&app, &task["id"], 1).await;
+
+    let patched = json_body(
+        app.patch_json(&path, &json!({"expiry_dt": from_now(2.5)}))
+            .await,
+        200,
+    )
+    .await;
+    let warnings = wait_for_warnings(&app, &task["id"], 2).await;
+    assert_eq!(
+        warnings[0]["expiry_dt"], patched["expiry_dt"],
+        "newest first"
+    );
+    assert_eq!(warnings[1]["expiry_dt"], task["expiry_dt"]);
+
+    let bulk = json!({"tasks": [{"id": task["id"], "title": "moved again", "expiry_dt": from_now(-10.0)}]});
+    let replaced = json_body(app.put_json("/v1/tasks", &bulk).await, 200).await;
+    let warnings = wait_for_warnings(&app, &task["id"], 3).await;
+    assert_eq!(warnings[0]["expiry_dt"], replaced["tasks"][0]["expiry_dt"]);
+    assert_eq!(warnings[0]["kind"], "expired");
+    assert_eq!(warnings[0]["title"], "moved again");
+}
+
+async fn clearing_the_expiry_or_deleting_the_task_disarms_it(backend: Backend) {
+    let app = spawn_app_with(backend, FAST).await;
+    let expiry = from_now(3.0);
+    let mut disarmed = Vec::new();
+    for title in ["cleared", "replaced", "bulk", "deleted", "deleted by id"] {
+        disarmed.push(
+            app.create_task(json!({"title": title, "expiry_dt": expiry}))
+                .await,
+        );
+    }
+    let control = app
+        .create_task(json!({"title": "control", "expiry_dt": expiry}))
+        .await;
+
+    let path = |task: &Value| format!("/v1/tasks/{}", task["id"]);
+    json_body(
+        app.patch_json(&path(&disarmed[0]), &json!({"expiry_dt": null}))
+            .await,
+        200,
+    )
+    .await;
+    json_body(
+        app.put_json(&path(&disarmed[1]), &json!({"title": "no expiry"}))
+            .await,
+        200,
+    )
+    .await;
+    let bulk = json!({"tasks": [{"id": disarmed[2]["id"], "title": "no expiry"}]});
+    json_body(app.put_json("/v1/tasks", &bulk).await, 200).await;
+    assert_eq!(app.delete(&path(&disarmed[3])).await.status(), 204);
+    json_body(
+        app.delete(&format!("/v1/tasks?ids={}", disarmed[4]["id"]))
+            .await,
+        200,
+    )
+    .await;
+
+    // The control, armed for the same instant, is warned: the others had their chance.
+    wait_for_warnings(&app, &control["id"], 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for task in &disarmed {
+        assert_eq!(
+            warnings_for(&app, &task["id"]).await,
+            Vec::<Value>::new(),
+            "{task}"
+        );
+    }
+    let all = json_body(app.get("/v1/notifications").await, 200).await;
+    assert_eq!(all["total"], 1);
+}
+
+async fn deleting_all_tasks_disarms_them(backend: Backend) {
+    let app = spawn_app_with(backend, FAST).await;
+    for n in 0..3 {
+        app.create_task(json!({"title": format!("t{n}"), "expiry_dt": from_now(3.0)}))
+            .await;
+    }
+    json_body(app.delete("/v1/tasks").await, 200).await;
+    let control = app
+        .create_task(json!({"title": "control", "expiry_dt": from_now(3.0)}))
+        .await;
+    wait_for_warnings(&app, &control["id"], 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let all = json_body(app.get("/v1/notifications").await, 200).await;
+    assert_eq!(all["total"], 1, "{all}");
+}
+
+async fn a_restart_does_not_warn_twice(backend: Backend) {
+    let mut app = spawn_app_with(backend, FAST).await;
+    let task = app
+        .create_task(json!({"title": "once", "expiry_dt": from_now(1.0)}))
+        .await;
+    wait_for_warnings(&app, &task["id"], 1).await;
+    app.restart().await;
+    let control = app
+        .create_task(json!({"title": "control", "expiry_dt": from_now(-1.0)}))
+        .await;
+    wait_for_warnings(&app, &control["id"], 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(warnings_for(&app, &task["id"]).await.len(), 1);
+}
+
+async fn a_warning_missed_while_down_comes_late_after_a_restart(backend: Backend) {
+    let mut app = spawn_app_with(backend, FAST).await;
+    let task = app
+        .create_task(json!({"title": "missed", "expiry_dt": from_now(3.0)}))
+        .await;
+    app.stop().await;
+    assert!(server_is_unreachable(&app).await);
+    // Down past the expiry, and past the grace a tick-late warning gets.
+    let expiry = time(&task["expiry_dt"]);
+    tokio::time::sleep(until(expiry) + Duration::from_millis(1000)).await;
+    app.restart().await;
+    let warnings = wait_for_warnings(&app, &task["id"], 1).await;
+    assert_eq!(warnings.len(), 1);
+    assert_eq!(warnings[0]["kind"], "expired");
+    assert_eq!(warnings[0]["late"], true);
+}
+
+async fn server_is_unreachable(app: &TestApp) -> bool {
+    app.client.get(app.url("/v1/health")).send().await.is_err()
+}
+
+async fn stream_subscribers_receive_each_new_warning(backend: Backend) {
+    let app = spawn_app_with(backend, FAST).await;
+    let mut first = SseClient::connect(&app.url("/v1/notifications/stream")).await;
+    let mut second = SseClient::connect(&app.url("/v1/notifications/stream")).await;
+    let task = app
+        .create_task(json!({"title": "streamed", "expiry_dt": from_now(-1.0)}))
+        .await;
+
+    let event = first
+        .next_json(WAIT)
+        .await
+        .expect("an event on the first stream");
+    assert_eq!(event["task_id"], task["id"]);
+    assert_eq!(event["kind"], "expired");
+    let stored = wait_for_warnings(&app, &task["id"], 1).await;
+    assert_eq!(
+        event, stored[0],
+        "the stream sends the same JSON as the history"
+    );
+    assert_eq!(second.next_json(WAIT).await, Some(event));
+}
+
+async fn the_webhook_gets_each_warning_and_a_failed_attempt_is_retried(backend: Backend) {
+    let receiver = crate::common::WebhookReceiver::start(1).await;
+    let mut args: Vec<&str> = FAST.to_vec();
+    let url = receiver.url();
+    args.extend([
+        "--notify-webhook-url",
+        url.as_str(),
+        "--notify-webhook-secret",
+        "s3cret",
+        "--webhook-retry-base",
+        "200ms",
+    ]);
+    let app = spawn_app_with(backend, &args).await;
+    let task = app
+        .create_task(json!({"title": "hooked", "expiry_dt": from_now(-1.0)}))
+        .await;
+
+    let calls = eventually(WAIT, "two webhook calls", || async {
+        let calls = receiver.calls();
+        (calls.len() >= 2).then_some(calls)
+    })
+    .await;
+    assert_eq!(calls[0].status, 500, "the first attempt is made to fail");
+    assert_eq!(calls[1].status, 200);
+    let warning = eventually(WAIT, "delivery recorded", || async {
+        let found = warnings_for(&app, &task["id"]).await;
+        found
+            .into_iter()
+            .find(|w| w["delivery_state"] == "delivered")
+    })
+    .await;
+    assert_eq!(warning["delivery_attempts"], 2);
+    assert_eq!(
+        warning["last_delivery_error"],
+        "HTTP 500 Internal Server Error"
+    );
+    assert!(warning["delivered_at"].is_string());
+    for call in &calls {
+        assert_eq!(
+            call.delivery_id,
+            warning["id"].to_string(),
+            "a stable delivery id"
+        );
+        assert_eq!(
+            call.signature,
+            taskman::expiry::signature("s3cret", call.body.as_bytes())
+        );
+        let body: Value = serde_json::from_str(&call.body).expect("JSON body");
+        assert_eq!(body["id"], warning["id"]);
+        assert_eq!(body["task_id"], task["id"]);
+        assert_eq!(body["kind"], "expired");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.calls().len(), 2, "no delivery after success");
+}
+
+async fn a_task_history_lists_its_warnings_newest_first(backend: Backend) {
+    let app = spawn_app_with(backend, FAST).await;
+    let task = app
+        .create_task(json!({"title": "history", "expiry_dt": from_now(-5.0)}))
+        .await;
+    let path = format!("/v1/tasks/{}", task["id"]);
+    wait_for_warnings(&app, &task["id"], 1).await;
+    json_body(
+        app.patch_json(&path, &json!({"expiry_dt": from_now(-2.0)}))
+            .await,
+        200,
+    )
+    .await;
+    wait_for_warnings(&app, &task["id"], 2).await;
+
+    let history = json_body(app.get(&format!("{path}/notifications")).await, 200).await;
+    assert_eq!(history["total"], 2);
+    let items = history["notifications"].as_array().unwrap();
+    assert!(items[0]["id"].as_i64() > items[1]["id"].as_i64());
+
+    // The history outlives the task.
+    assert_eq!(app.delete(&path).await.status(), 204);
+    let after = json_body(app.get(&format!("{path}/notifications")).await, 200).await;
+    assert_eq!(after["total"], 2);
+    crate::common::problem_body(app.get("/v1/tasks/999999/notifications").await, 404).await;
+    crate::common::problem_body(app.get("/v1/notifications?task_id=0").await, 400).await;
+}

@@ -1,0 +1,193 @@
+//! Several replicas on one MariaDB: each keeps its own cache, the database
+//! claim keeps every warning exactly once in total.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{SecondsFormat, Utc};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use crate::common::{Backend, SseClient, TestDatabase, eventually, start};
+
+const REPLICA_ARGS: &[&str] = &[
+    "--warn-before",
+    "1s",
+    "--tick-interval",
+    "100ms",
+    "--reconcile-schedule",
+    "*/1 * * * * *",
+    "--db-max-connections",
+    "20",
+];
+
+fn args() -> Vec<String> {
+    REPLICA_ARGS.iter().map(|s| s.to_string()).collect()
+}
+
+async fn all_notifications(client: &reqwest::Client, address: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    loop {
+        let url = format!("{address}/v1/notifications?limit=1000&offset={}", all.len());
+        let page: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+        let items = page["notifications"].as_array().unwrap().clone();
+        let done = items.len() < 1000;
+        all.extend(items);
+        if done {
+            return all;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_replicas_warn_about_every_task_exactly_once() {
+    const TASKS: usize = 1200;
+    let database = TestDatabase::create(Backend::MySql).await;
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        replicas.push(start(database.url(), &args()).await);
+    }
+    let addresses: Vec<String> = replicas
+        .iter()
+        .map(|(address, _, _)| address.clone())
+        .collect();
+
+    // Every replica's live stream, read concurrently into one tally.
+    let streamed: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let mut readers = Vec::new();
+    for address in &addresses {
+        let mut stream = SseClient::connect(&format!("{address}/v1/notifications/stream")).await;
+        let streamed = streamed.clone();
+        readers.push(tokio::spawn(async move {
+            while let Some(event) = stream.next_json(Duration::from_secs(30)).await {
+                streamed
+                    .lock()
+                    .unwrap()
+                    .push(event["task_id"].as_i64().unwrap());
+            }
+        }));
+    }
+
+    // Created round-robin through all replicas, expiring over three seconds.
+    let client = reqwest::Client::new();
+    let start_at = Utc::now() + chrono::Duration::seconds(4);
+    let created: Vec<i64> = futures_util::stream::iter(0..TASKS)
+        .map(|n| {
+            let client = client.clone();
+            let address = addresses[n % addresses.len()].clone();
+            let expiry = start_at + chrono::Duration::milliseconds((n * 3000 / TASKS) as i64);
+            async move {
+                let body = json!({
+                    "title": format!("task {n}"),
+                    "expiry_dt": expiry.to_rfc3339_opts(SecondsFormat::Micros, true),
+                });
+                let response = client
+                    .post(format!("{address}/v1/tasks"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 201);
+                response.json::<Value>().await.unwrap()["id"]
+                    .as_i64()
+                    .unwrap()
+            }
+        })
+        .buffer_unordered(24)
+        .collect()
+        .await;
+    assert_eq!(created.len(), TASKS);
+
+    let notifications = eventually(
+        Duration::from_secs(60),
+        "a warning for every task",
+        || async {
+            let all = all_notifications(&client, &addresses[0]).await;
+            (all.len() >= TASKS).then_some(all)
+        },
+    )
+    .await;
+    // Let any would-be duplicate show itself.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let notifications_after = all_notifications(&client, &addresses[1]).await;
+    assert_eq!(notifications_after.len(), notifications.len());
+
+    let mut per_task: HashMap<i64, usize> = HashMap::new();
+    for n in &notifications_after {
+        *per_task.entry(n["task_id"].as_i64().unwrap()).or_default() += 1;
+    }
+    assert_eq!(per_task.len(), TASKS, "every task warned");
+    assert!(
+        per_task.values().all(|&count| count == 1),
+        "a task was warned twice"
+    );
+    for id in &created {
+        assert_eq!(per_task.get(id), Some(&1), "task {id}");
+    }
+
+    // Each warning reached exactly one replica's stream.
+    let streamed_ids = eventually(
+        Duration::from_secs(10),
+        "every warning on some stream",
+        || async {
+            let ids = streamed.lock().unwrap().clone();
+            (ids.len() >= TASKS).then_some(ids)
+        },
+    )
+    .await;
+    let mut streamed_per_task: HashMap<i64, usize> = HashMap::new();
+    for id in streamed_ids {
+        *streamed_per_task.entry(id).or_default() += 1;
+    }
+    assert_eq!(streamed_per_task.len(), TASKS);
+    assert!(
+        streamed_per_task.values().all(|&count| count == 1),
+        "a warning was delivered twice"
+    );
+
+    for (_, stop, server) in replicas {
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
+    }
+    for reader in readers {
+        reader.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_task_written_through_one_replica_is_warned_by_another() {
+    let database = TestDatabase::create(Backend::MySql).await;
+    let (writer, stop_writer, writer_server) = start(database.url(), &args()).await;
+    let (other, stop_other, other_server) = start(database.url(), &args()).await;
+    let client = reqwest::Client::new();
+    let expiry =
+        (Utc::now() + chrono::Duration::seconds(3)).to_rfc3339_opts(SecondsFormat::Micros, true);
+    let task: Value = client
+        .post(format!("{writer}/v1/tasks"))
+        .json(&json!({"title": "handed over", "expiry_dt": expiry}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // The writer goes away before the window opens; only the other replica is left.
+    let _ = stop_writer.send(());
+    writer_server.await.unwrap().unwrap();
+
+    let warning = eventually(
+        Duration::from_secs(20),
+        "the other replica's warning",
+        || async {
+            all_notifications(&client, &other)
+                .await
+                .into_iter()
+                .find(|n| n["task_id"] == task["id"])
+        },
+    )
+    .await;
+    assert_eq!(warning["kind"], "expiring");
+    let _ = stop_other.send(());
+    other_server.await.unwrap().unwrap();
+}
