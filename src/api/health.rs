@@ -21,11 +21,21 @@ pub enum Status {
 
 /// The state of the service and of what it depends on.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct Health {
     /// `ok` when every dependency is reachable.
     pub status: Status,
     /// The database: `ok` or `unavailable`.
     pub database: Status,
+}
+
+impl poem_openapi::types::Example for Health {
+    fn example() -> Self {
+        Self {
+            status: Status::Ok,
+            database: Status::Ok,
+        }
+    }
 }
 
 #[derive(ApiResponse)]

@@ -5,6 +5,7 @@
 #![allow(clippy::result_large_err)]
 
 mod body_limit;
+mod examples;
 mod health;
 mod json_string;
 mod notification_types;

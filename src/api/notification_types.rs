@@ -30,7 +30,7 @@ pub enum DeliveryStateBody {
 
 /// An expiry warning, produced exactly once per task and expiry.
 #[derive(Object, Debug, Clone)]
-#[oai(rename = "Notification")]
+#[oai(rename = "Notification", example)]
 pub struct NotificationBody {
     /// Stable; webhook receivers get it as `X-Delivery-Id`.
     pub id: i64,
@@ -92,7 +92,7 @@ pub fn render(notification: &Notification) -> String {
 
 /// A page of notifications.
 #[derive(Object, Debug, Clone)]
-#[oai(rename = "NotificationPage")]
+#[oai(rename = "NotificationPage", example)]
 pub struct NotificationPage {
     /// Newest first.
     pub notifications: Vec<NotificationBody>,

@@ -13,6 +13,7 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
 /// An RFC 9457 problem details object.
 #[derive(Object, Debug, Clone, PartialEq)]
+#[oai(example)]
 pub struct Problem {
     /// A URI reference naming the kind of problem.
     #[oai(rename = "type")]

@@ -15,7 +15,7 @@ pub const MAX_BULK: usize = 1000;
 
 /// A stored task.
 #[derive(Object, Debug, Clone)]
-#[oai(rename = "Task")]
+#[oai(rename = "Task", example)]
 pub struct TaskBody {
     /// Assigned by the service.
     pub id: i64,
@@ -46,7 +46,7 @@ impl From<Task> for TaskBody {
 
 /// A new task, or the full replacement of one. Unknown fields are rejected.
 #[derive(Object, Debug, Clone)]
-#[oai(rename = "TaskInput", deny_unknown_fields)]
+#[oai(rename = "TaskInput", example, deny_unknown_fields)]
 pub struct TaskInput {
     /// 1 to 255 characters; white space around it is removed.
     #[oai(validator(max_length = 255, pattern = r"\S"))]
@@ -61,7 +61,7 @@ pub struct TaskInput {
 
 /// One task of a bulk replace: its id and its full new content.
 #[derive(Object, Debug, Clone)]
-#[oai(rename = "TaskReplacement", deny_unknown_fields)]
+#[oai(rename = "TaskReplacement", example, deny_unknown_fields)]
 pub struct TaskReplacement {
     /// The id of an existing task.
     #[oai(validator(minimum(value = "1")))]
@@ -80,7 +80,7 @@ pub struct TaskReplacement {
 /// A JSON merge patch of a task: an absent field stays as it is, `null`
 /// clears `description` or `expiry_dt`. `title` may not be null.
 #[derive(Object, Debug, Clone)]
-#[oai(rename = "TaskPatch", deny_unknown_fields)]
+#[oai(rename = "TaskPatch", example, deny_unknown_fields)]
 pub struct TaskPatchInput {
     /// 1 to 255 characters; white space around it is removed.
     #[oai(validator(max_length = 255, pattern = r"\S"))]
@@ -95,7 +95,7 @@ pub struct TaskPatchInput {
 
 /// The body of a bulk replace.
 #[derive(Object, Debug, Clone)]
-#[oai(rename = "TaskReplacements", deny_unknown_fields)]
+#[oai(rename = "TaskReplacements", example, deny_unknown_fields)]
 pub struct TaskReplacements {
     /// At most 1,000 tasks, each id at most once.
     #[oai(validator(max_items = 1000))]
@@ -104,7 +104,7 @@ pub struct TaskReplacements {
 
 /// A page of tasks.
 #[derive(Object, Debug, Clone)]
-#[oai(rename = "TaskPage")]
+#[oai(rename = "TaskPage", example)]
 pub struct TaskPage {
     /// The tasks of this page, by id ascending.
     pub tasks: Vec<TaskBody>,
@@ -116,14 +116,14 @@ pub struct TaskPage {
 
 /// Tasks written by a bulk request.
 #[derive(Object, Debug, Clone)]
-#[oai(rename = "TaskList")]
+#[oai(rename = "TaskList", example)]
 pub struct TaskList {
     pub tasks: Vec<TaskBody>,
 }
 
 /// How many tasks a delete removed.
 #[derive(Object, Debug, Clone)]
-#[oai(rename = "DeleteResult")]
+#[oai(rename = "DeleteResult", example)]
 pub struct DeleteResult {
     pub deleted: u64,
 }

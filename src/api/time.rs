@@ -46,7 +46,7 @@ impl Type for ApiTime {
 
     fn schema_ref() -> MetaSchemaRef {
         MetaSchemaRef::Inline(Box::new(MetaSchema {
-            example: Some(Value::String("2026-01-01T10:00:00+08:00".into())),
+            example: Some(Value::String("2026-01-01T10:00:00Z".into())),
             ..MetaSchema::new_with_format("string", "date-time")
         }))
     }

@@ -3,8 +3,9 @@
 use std::str::FromStr;
 
 use anyhow::Context;
+use sqlx::mysql::MySqlConnection;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
-use sqlx::{MySql, MySqlPool, Transaction};
+use sqlx::{Connection, MySql, MySqlPool, Transaction};
 
 use super::rows::{self, DbTime};
 use super::{
@@ -42,6 +43,14 @@ impl MySqlStore {
             .context("invalid MySQL URL")?
             .charset("utf8mb4")
             .timezone(Some("+00:00".to_owned()));
+        // One direct attempt first: through the pool, a refused connection
+        // only surfaces as a pool timeout, which hides the cause.
+        MySqlConnection::connect_with(&connect)
+            .await
+            .context("cannot connect to MySQL")?
+            .close()
+            .await
+            .context("cannot connect to MySQL")?;
         let pool = MySqlPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
