@@ -32,6 +32,7 @@ impl App {
             max_connections: config.db_max_connections,
             acquire_timeout: config.db_acquire_timeout,
         };
+        let api_token = config.api_token()?;
         let stores = store::connect(&config.database_url, &pool).await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let expiry = ExpiryService::new(
@@ -60,6 +61,7 @@ impl App {
                 notifications: stores.notifications,
                 feed: expiry.feed(),
                 shutdown: stopping,
+                api_token,
             },
             shutdown,
             expiry: running,

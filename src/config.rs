@@ -37,6 +37,19 @@ pub struct Config {
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,
 
+    /// Require `Authorization: Bearer <token>` on every /v1 endpoint but /v1/health.
+    #[arg(
+        long,
+        env = "API_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "api_token_file"
+    )]
+    pub api_token: Option<String>,
+
+    /// Read the API token from this file (its surrounding white space is ignored).
+    #[arg(long, env = "API_TOKEN_FILE")]
+    pub api_token_file: Option<std::path::PathBuf>,
+
     /// How long before a task's expiry it is warned about, e.g. `15m`, `90s`, `2h`.
     #[arg(long, env = "WARN_BEFORE", default_value = "15m", value_parser = humantime::parse_duration)]
     pub warn_before: Duration,
@@ -96,6 +109,22 @@ impl Config {
                     max_attempts: self.webhook_max_attempts,
                 }),
         }
+    }
+
+    /// The API token from `API_TOKEN` or `API_TOKEN_FILE`, if either is set.
+    pub fn api_token(&self) -> anyhow::Result<Option<String>> {
+        let token = match (&self.api_token, &self.api_token_file) {
+            (Some(token), _) => token.trim().to_owned(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|err| {
+                    anyhow::anyhow!("cannot read API_TOKEN_FILE {}: {err}", path.display())
+                })?
+                .trim()
+                .to_owned(),
+            (None, None) => return Ok(None),
+        };
+        anyhow::ensure!(!token.is_empty(), "the API token is empty");
+        Ok(Some(token))
     }
 
     /// Parses flags (and the environment), as `main` does; for tests.

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::domain::{Clock, Task, TaskDraft, TaskId, TaskPatch};
+use crate::domain::{Clock, Precondition, Task, TaskDraft, TaskId, TaskPatch};
 use crate::expiry::ExpiryHandle;
 use crate::store::{Page, PageRequest, StoreResult, TaskFilter, TaskStore};
 
@@ -40,14 +40,30 @@ impl TaskService {
         Ok(task)
     }
 
-    pub async fn replace(&self, id: TaskId, draft: &TaskDraft) -> StoreResult<Task> {
-        let task = self.store.replace(id, draft, self.clock.now()).await?;
+    pub async fn replace(
+        &self,
+        id: TaskId,
+        draft: &TaskDraft,
+        condition: &Precondition,
+    ) -> StoreResult<Task> {
+        let task = self
+            .store
+            .replace(id, draft, self.clock.now(), condition)
+            .await?;
         self.expiry.task_saved(&task);
         Ok(task)
     }
 
-    pub async fn patch(&self, id: TaskId, patch: TaskPatch) -> StoreResult<Task> {
-        let task = self.store.patch(id, patch, self.clock.now()).await?;
+    pub async fn patch(
+        &self,
+        id: TaskId,
+        patch: TaskPatch,
+        condition: &Precondition,
+    ) -> StoreResult<Task> {
+        let task = self
+            .store
+            .patch(id, patch, self.clock.now(), condition)
+            .await?;
         self.expiry.task_saved(&task);
         Ok(task)
     }
@@ -58,8 +74,8 @@ impl TaskService {
         Ok(tasks)
     }
 
-    pub async fn delete(&self, id: TaskId) -> StoreResult<()> {
-        self.store.delete(id).await?;
+    pub async fn delete(&self, id: TaskId, condition: &Precondition) -> StoreResult<()> {
+        self.store.delete(id, condition).await?;
         self.expiry.task_removed(id);
         Ok(())
     }

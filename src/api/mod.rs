@@ -4,7 +4,9 @@
 // boxing would only move the allocation.
 #![allow(clippy::result_large_err)]
 
+mod auth;
 mod body_limit;
+mod etag;
 mod examples;
 mod health;
 mod json_string;
@@ -40,6 +42,8 @@ pub struct ApiState {
     pub feed: Arc<Delivery>,
     /// Turns true at shutdown; open event streams end then.
     pub shutdown: watch::Receiver<bool>,
+    /// With a token, every `/v1` endpoint but health requires it.
+    pub api_token: Option<String>,
 }
 
 #[derive(Tags)]
@@ -85,6 +89,7 @@ fn openapi(state: ApiState) -> OpenApiService<Apis, ()> {
 
 /// The whole HTTP surface: `/v1/*`, `/openapi.json`, Swagger UI at `/docs`.
 pub fn routes(state: ApiState) -> impl Endpoint {
+    let require_token = auth::RequireToken::new(state.api_token.as_deref());
     let api = openapi(state);
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
@@ -97,6 +102,7 @@ pub fn routes(state: ApiState) -> impl Endpoint {
             make_sync(|_| Redirect::see_other("/docs").into_response()),
         )
         .with(body_limit::BodyLimit)
+        .with(require_token)
         .catch_all_error(problem::problem_from_poem_error)
         .with(
             CatchPanic::new()

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::ApiTags;
+use super::auth::ApiAuth;
 use super::notification_types::{NotificationBody, NotificationPage};
 use super::problem::ApiError;
 use crate::domain::TaskId;
@@ -64,6 +65,7 @@ impl NotificationsApi {
     )]
     async fn list_notifications(
         &self,
+        _auth: ApiAuth,
         /// Only this task's warnings.
         #[oai(validator(minimum(value = "1")))]
         task_id: Query<Option<i64>>,
@@ -94,7 +96,10 @@ impl NotificationsApi {
         method = "get",
         operation_id = "stream_notifications"
     )]
-    async fn stream_notifications(&self) -> EventStream<BoxStream<'static, NotificationBody>> {
+    async fn stream_notifications(
+        &self,
+        _auth: ApiAuth,
+    ) -> EventStream<BoxStream<'static, NotificationBody>> {
         let mut shutdown = self.shutdown.clone();
         let stopping = async move {
             let _ = shutdown.wait_for(|stopping| *stopping).await;
@@ -119,6 +124,7 @@ impl NotificationsApi {
     )]
     async fn list_task_notifications(
         &self,
+        _auth: ApiAuth,
         /// The task's id.
         #[oai(validator(minimum(value = "1")))]
         id: Path<i64>,

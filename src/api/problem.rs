@@ -51,7 +51,7 @@ impl FieldError {
 }
 
 impl Problem {
-    fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> Self {
+    pub(super) fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> Self {
         Self {
             kind: if kind == "about:blank" {
                 kind.to_owned()
@@ -73,9 +73,15 @@ pub enum ApiError {
     /// The request is malformed or breaks a rule; `errors` names the fields.
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
+    /// `API_TOKEN` is set and the request has no valid bearer token.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>, #[oai(header = "WWW-Authenticate")] String),
     /// No such task; `missing_ids` names every missing id.
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
+    /// `If-Match` names a version the task is no longer at; nothing changed.
+    #[oai(status = 412, content_type = "application/problem+json")]
+    PreconditionFailed(Json<Problem>),
     /// The request body is over 1 MiB.
     #[oai(status = 413, content_type = "application/problem+json")]
     PayloadTooLarge(Json<Problem>),
@@ -150,6 +156,11 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound(ids) => Self::not_found(ids),
+            StoreError::PreconditionFailed(id) => Self::PreconditionFailed(Json(Problem::new(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition-failed",
+                format!("task {id} has changed since the version in If-Match; fetch it again"),
+            ))),
             StoreError::Unavailable(_) => {
                 tracing::warn!(error = %DisplayChain(&err), "database unavailable");
                 Self::unavailable()

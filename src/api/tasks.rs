@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::ApiTags;
+use super::auth::ApiAuth;
+use super::etag::{etag, if_match, none_match};
 use super::problem::ApiError;
 use super::task_types::{
     DeleteResult, MAX_BULK, TaskBody, TaskInput, TaskList, TaskPage, TaskPatchInput,
@@ -23,9 +25,37 @@ pub struct TasksApi {
 
 #[derive(ApiResponse)]
 enum CreatedTask {
-    /// The task was created; `Location` is its URL.
+    /// The task was created; `Location` is its URL, `ETag` its version.
     #[oai(status = 201)]
-    Created(Json<TaskBody>, #[oai(header = "Location")] String),
+    Created(
+        Json<TaskBody>,
+        #[oai(header = "Location")] String,
+        #[oai(header = "ETag")] String,
+    ),
+}
+
+#[derive(ApiResponse)]
+enum OneTask {
+    /// The task; `ETag` is its version, for `If-Match` and `If-None-Match`.
+    #[oai(status = 200)]
+    Ok(Json<TaskBody>, #[oai(header = "ETag")] String),
+}
+
+impl From<crate::domain::Task> for OneTask {
+    fn from(task: crate::domain::Task) -> Self {
+        let tag = etag(&task);
+        Self::Ok(Json(task.into()), tag)
+    }
+}
+
+#[derive(ApiResponse)]
+enum ReadTask {
+    /// The task; `ETag` is its version, for `If-Match` and `If-None-Match`.
+    #[oai(status = 200)]
+    Ok(Json<TaskBody>, #[oai(header = "ETag")] String),
+    /// The copy named in `If-None-Match` is current.
+    #[oai(status = 304)]
+    NotModified(#[oai(header = "ETag")] String),
 }
 
 #[derive(ApiResponse)]
@@ -62,6 +92,7 @@ impl TasksApi {
     #[oai(path = "/tasks", method = "get", operation_id = "list_tasks")]
     async fn list_tasks(
         &self,
+        _auth: ApiAuth,
         /// Page size.
         #[oai(
             default = "default_limit",
@@ -95,11 +126,16 @@ impl TasksApi {
 
     /// Create a task
     #[oai(path = "/tasks", method = "post", operation_id = "create_task")]
-    async fn create_task(&self, body: Json<TaskInput>) -> Result<CreatedTask, ApiError> {
+    async fn create_task(
+        &self,
+        _auth: ApiAuth,
+        body: Json<TaskInput>,
+    ) -> Result<CreatedTask, ApiError> {
         let draft = TaskDraft::try_from(body.0)?;
         let task = self.service.create(&draft).await?;
         let location = format!("/v1/tasks/{}", task.id);
-        Ok(CreatedTask::Created(Json(task.into()), location))
+        let tag = etag(&task);
+        Ok(CreatedTask::Created(Json(task.into()), location, tag))
     }
 
     /// Replace several tasks at once
@@ -109,6 +145,7 @@ impl TasksApi {
     #[oai(path = "/tasks", method = "put", operation_id = "replace_tasks")]
     async fn replace_tasks(
         &self,
+        _auth: ApiAuth,
         body: Json<TaskReplacements>,
     ) -> Result<Json<TaskList>, ApiError> {
         let items = body.0.into_domain()?;
@@ -125,6 +162,7 @@ impl TasksApi {
     #[oai(path = "/tasks", method = "delete", operation_id = "delete_tasks")]
     async fn delete_tasks(
         &self,
+        _auth: ApiAuth,
         /// Comma-separated ids, at most 1,000.
         // `default`: without it poem-openapi panics on an absent
         // non-exploded parameter.
@@ -151,17 +189,25 @@ impl TasksApi {
     #[oai(path = "/tasks/:id", method = "get", operation_id = "get_task")]
     async fn get_task(
         &self,
+        _auth: ApiAuth,
         /// The task's id.
         #[oai(validator(minimum(value = "1")))]
         id: Path<i64>,
-    ) -> Result<Json<TaskBody>, ApiError> {
+        /// Answer 304 if the task is still at one of these versions.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+    ) -> Result<ReadTask, ApiError> {
         let id = task_id(id.0)?;
         let task = self
             .service
             .get(id)
             .await?
             .ok_or_else(|| ApiError::not_found(vec![id]))?;
-        Ok(Json(task.into()))
+        if none_match(if_none_match.0.as_deref(), &task) {
+            return Ok(ReadTask::NotModified(etag(&task)));
+        }
+        let tag = etag(&task);
+        Ok(ReadTask::Ok(Json(task.into()), tag))
     }
 
     /// Replace a task
@@ -170,14 +216,19 @@ impl TasksApi {
     #[oai(path = "/tasks/:id", method = "put", operation_id = "replace_task")]
     async fn replace_task(
         &self,
+        _auth: ApiAuth,
         /// The task's id.
         #[oai(validator(minimum(value = "1")))]
         id: Path<i64>,
+        /// Replace only if the task is still at one of these versions (else 412).
+        #[oai(name = "If-Match")]
+        if_match_header: Header<Option<String>>,
         body: Json<TaskInput>,
-    ) -> Result<Json<TaskBody>, ApiError> {
+    ) -> Result<OneTask, ApiError> {
         let id = task_id(id.0)?;
         let draft = TaskDraft::try_from(body.0)?;
-        Ok(Json(self.service.replace(id, &draft).await?.into()))
+        let condition = if_match(if_match_header.0.as_deref());
+        Ok(self.service.replace(id, &draft, &condition).await?.into())
     }
 
     /// Change some fields of a task
@@ -187,26 +238,36 @@ impl TasksApi {
     #[oai(path = "/tasks/:id", method = "patch", operation_id = "patch_task")]
     async fn patch_task(
         &self,
+        _auth: ApiAuth,
         /// The task's id.
         #[oai(validator(minimum(value = "1")))]
         id: Path<i64>,
+        /// Change only if the task is still at one of these versions (else 412).
+        #[oai(name = "If-Match")]
+        if_match_header: Header<Option<String>>,
         body: Json<TaskPatchInput>,
-    ) -> Result<Json<TaskBody>, ApiError> {
+    ) -> Result<OneTask, ApiError> {
         let id = task_id(id.0)?;
         let patch = TaskPatch::try_from(body.0)?;
-        Ok(Json(self.service.patch(id, patch).await?.into()))
+        let condition = if_match(if_match_header.0.as_deref());
+        Ok(self.service.patch(id, patch, &condition).await?.into())
     }
 
     /// Delete a task
     #[oai(path = "/tasks/:id", method = "delete", operation_id = "delete_task")]
     async fn delete_task(
         &self,
+        _auth: ApiAuth,
         /// The task's id.
         #[oai(validator(minimum(value = "1")))]
         id: Path<i64>,
+        /// Delete only if the task is still at one of these versions (else 412).
+        #[oai(name = "If-Match")]
+        if_match_header: Header<Option<String>>,
     ) -> Result<DeletedTask, ApiError> {
         let id = task_id(id.0)?;
-        self.service.delete(id).await?;
+        let condition = if_match(if_match_header.0.as_deref());
+        self.service.delete(id, &condition).await?;
         Ok(DeletedTask::NoContent)
     }
 }

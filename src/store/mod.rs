@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::{Claim, Notification, Task, TaskDraft, TaskId, TaskPatch, Timestamp};
+use crate::domain::{
+    Claim, Notification, Precondition, Task, TaskDraft, TaskId, TaskPatch, Timestamp,
+};
 
 pub use mysql::MySqlStore;
 pub use sqlite::SqliteStore;
@@ -21,6 +23,9 @@ pub enum StoreError {
     /// These tasks do not exist; nothing was changed.
     #[error("no task with id {0:?}")]
     NotFound(Vec<TaskId>),
+    /// The task is no longer at the version the client named; nothing was changed.
+    #[error("task {0} has changed")]
+    PreconditionFailed(TaskId),
     /// The database cannot be reached or is too busy to answer now.
     #[error("database unavailable")]
     Unavailable(#[source] sqlx::Error),
@@ -143,15 +148,27 @@ pub trait TaskStore: Send + Sync + 'static {
     async fn create(&self, draft: &TaskDraft, now: Timestamp) -> StoreResult<Task>;
     async fn get(&self, id: TaskId) -> StoreResult<Option<Task>>;
     async fn list(&self, filter: TaskFilter, page: PageRequest) -> StoreResult<Page<Task>>;
-    async fn replace(&self, id: TaskId, draft: &TaskDraft, now: Timestamp) -> StoreResult<Task>;
-    async fn patch(&self, id: TaskId, patch: TaskPatch, now: Timestamp) -> StoreResult<Task>;
+    async fn replace(
+        &self,
+        id: TaskId,
+        draft: &TaskDraft,
+        now: Timestamp,
+        condition: &Precondition,
+    ) -> StoreResult<Task>;
+    async fn patch(
+        &self,
+        id: TaskId,
+        patch: TaskPatch,
+        now: Timestamp,
+        condition: &Precondition,
+    ) -> StoreResult<Task>;
     /// All or nothing: if any id is missing, [`StoreError::NotFound`] names every missing one.
     async fn replace_many(
         &self,
         items: &[(TaskId, TaskDraft)],
         now: Timestamp,
     ) -> StoreResult<Vec<Task>>;
-    async fn delete(&self, id: TaskId) -> StoreResult<()>;
+    async fn delete(&self, id: TaskId, condition: &Precondition) -> StoreResult<()>;
     /// Deletes the given tasks that exist; returns how many there were.
     async fn delete_many(&self, ids: &[TaskId]) -> StoreResult<u64>;
     async fn delete_all(&self) -> StoreResult<u64>;

@@ -12,7 +12,7 @@ use super::{
     TaskFilter,
 };
 use crate::domain::{
-    Claim, DeliveryState, Notification, Task, TaskDraft, TaskId, TaskPatch, Timestamp,
+    Claim, DeliveryState, Notification, Precondition, Task, TaskDraft, TaskId, TaskPatch, Timestamp,
 };
 
 type Db = Sqlite;

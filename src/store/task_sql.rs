@@ -79,11 +79,11 @@ macro_rules! impl_task_store {
                 id: TaskId,
                 draft: &TaskDraft,
                 now: Timestamp,
+                condition: &Precondition,
             ) -> StoreResult<Task> {
                 let mut tx = self.begin_write().await?;
-                if !write_task(&mut tx, id, draft, now).await? {
-                    return Err(StoreError::NotFound(vec![id]));
-                }
+                lock_current(&mut tx, id, condition).await?;
+                write_task(&mut tx, id, draft, now).await?;
                 let task = read_task(&mut tx, rows::SELECT_TASK, id)
                     .await?
                     .ok_or(StoreError::NotFound(vec![id]))?;
@@ -97,11 +97,10 @@ macro_rules! impl_task_store {
                 id: TaskId,
                 patch: TaskPatch,
                 now: Timestamp,
+                condition: &Precondition,
             ) -> StoreResult<Task> {
                 let mut tx = self.begin_write().await?;
-                let current = read_task(&mut tx, LOCK_TASK, id)
-                    .await?
-                    .ok_or(StoreError::NotFound(vec![id]))?;
+                let current = lock_current(&mut tx, id, condition).await?;
                 let draft = patch.apply_to(&current);
                 write_task(&mut tx, id, &draft, now).await?;
                 let task = read_task(&mut tx, rows::SELECT_TASK, id)
@@ -140,14 +139,14 @@ macro_rules! impl_task_store {
             }
 
             #[tracing::instrument(skip_all, fields(task_id = %id))]
-            async fn delete(&self, id: TaskId) -> StoreResult<()> {
-                let result = sqlx::query(rows::DELETE_TASK)
+            async fn delete(&self, id: TaskId, condition: &Precondition) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                lock_current(&mut tx, id, condition).await?;
+                sqlx::query(rows::DELETE_TASK)
                     .bind(id.get())
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
-                if result.rows_affected() == 0 {
-                    return Err(StoreError::NotFound(vec![id]));
-                }
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -173,6 +172,22 @@ macro_rules! impl_task_store {
                     .await?;
                 Ok(result.rows_affected())
             }
+        }
+
+        /// The task, locked for this write transaction, if it exists and
+        /// meets the client's precondition.
+        async fn lock_current(
+            conn: &mut <Db as sqlx::Database>::Connection,
+            id: TaskId,
+            condition: &Precondition,
+        ) -> StoreResult<Task> {
+            let current = read_task(conn, LOCK_TASK, id)
+                .await?
+                .ok_or(StoreError::NotFound(vec![id]))?;
+            if !condition.holds_for(&current) {
+                return Err(StoreError::PreconditionFailed(id));
+            }
+            Ok(current)
         }
 
         async fn read_task(

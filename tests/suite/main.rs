@@ -3,7 +3,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod auth;
 mod bad_input;
+mod etag;
 mod expiry;
 mod health;
 mod replicas;

@@ -1,0 +1,212 @@
+//! ETags and conditional requests: two clients cannot silently overwrite
+//! each other.
+
+use serde_json::{Value, json};
+
+use crate::common::{Backend, TestApp, header, json_body, problem_body, spawn_app};
+
+crate::on_both_backends!(
+    every_single_task_response_carries_its_etag,
+    a_current_if_none_match_answers_304,
+    a_stale_if_match_is_refused_and_changes_nothing,
+    of_two_editors_of_one_version_only_the_first_wins,
+);
+
+async fn conditional(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    if_match: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = app
+        .client
+        .request(method, app.url(path))
+        .header("if-match", if_match);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}
+
+async fn every_single_task_response_carries_its_etag(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let created = app
+        .post_json("/v1/tasks", &json!({"title": "tagged"}))
+        .await;
+    let created_tag = header(&created, "etag");
+    let task = json_body(created, 201).await;
+    assert!(
+        created_tag.starts_with('"') && created_tag.ends_with('"'),
+        "{created_tag}"
+    );
+    let path = format!("/v1/tasks/{}", task["id"]);
+
+    let read = app.get(&path).await;
+    assert_eq!(header(&read, "etag"), created_tag);
+    let patched = app.patch_json(&path, &json!({"title": "changed"})).await;
+    let patched_tag = header(&patched, "etag");
+    json_body(patched, 200).await;
+    assert_ne!(patched_tag, created_tag);
+    let replaced = app.put_json(&path, &json!({"title": "again"})).await;
+    assert_ne!(header(&replaced, "etag"), patched_tag);
+}
+
+async fn a_current_if_none_match_answers_304(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let created = app
+        .post_json("/v1/tasks", &json!({"title": "cached"}))
+        .await;
+    let tag = header(&created, "etag");
+    let task = json_body(created, 201).await;
+    let path = format!("/v1/tasks/{}", task["id"]);
+
+    let fresh = app
+        .client
+        .get(app.url(&path))
+        .header("if-none-match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fresh.status(), 304);
+    assert_eq!(header(&fresh, "etag"), tag);
+    assert_eq!(fresh.text().await.unwrap(), "");
+
+    app.patch_json(&path, &json!({"description": "new"})).await;
+    let stale = app
+        .client
+        .get(app.url(&path))
+        .header("if-none-match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_body(stale, 200).await["description"], "new");
+}
+
+async fn a_stale_if_match_is_refused_and_changes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let created = app
+        .post_json("/v1/tasks", &json!({"title": "guarded"}))
+        .await;
+    let old_tag = header(&created, "etag");
+    let task = json_body(created, 201).await;
+    let path = format!("/v1/tasks/{}", task["id"]);
+    let current = app.patch_json(&path, &json!({"title": "moved on"})).await;
+    let current_tag = header(&current, "etag");
+    let current = json_body(current, 200).await;
+
+    use reqwest::Method;
+    problem_body(
+        conditional(
+            &app,
+            Method::PUT,
+            &path,
+            &old_tag,
+            Some(json!({"title": "x"})),
+        )
+        .await,
+        412,
+    )
+    .await;
+    problem_body(
+        conditional(
+            &app,
+            Method::PATCH,
+            &path,
+            &old_tag,
+            Some(json!({"title": "x"})),
+        )
+        .await,
+        412,
+    )
+    .await;
+    problem_body(
+        conditional(&app, Method::DELETE, &path, &old_tag, None).await,
+        412,
+    )
+    .await;
+    problem_body(
+        conditional(
+            &app,
+            Method::PATCH,
+            &path,
+            "W/".to_owned().as_str(),
+            Some(json!({})),
+        )
+        .await,
+        412,
+    )
+    .await;
+    assert_eq!(json_body(app.get(&path).await, 200).await, current);
+
+    let ok = conditional(
+        &app,
+        Method::PATCH,
+        &path,
+        &format!("\"1\", {current_tag}"),
+        Some(json!({"title": "mine"})),
+    )
+    .await;
+    assert_eq!(json_body(ok, 200).await["title"], "mine");
+    let any = conditional(
+        &app,
+        Method::PATCH,
+        &path,
+        "*",
+        Some(json!({"title": "any"})),
+    )
+    .await;
+    json_body(any, 200).await;
+    problem_body(
+        conditional(
+            &app,
+            Method::PATCH,
+            "/v1/tasks/999999",
+            "*",
+            Some(json!({})),
+        )
+        .await,
+        404,
+    )
+    .await;
+    let latest = header(&app.get(&path).await, "etag");
+    assert_eq!(
+        conditional(&app, Method::DELETE, &path, &latest, None)
+            .await
+            .status(),
+        204
+    );
+}
+
+async fn of_two_editors_of_one_version_only_the_first_wins(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let created = app
+        .post_json("/v1/tasks", &json!({"title": "shared"}))
+        .await;
+    let tag = header(&created, "etag");
+    let task = json_body(created, 201).await;
+    let path = format!("/v1/tasks/{}", task["id"]);
+
+    let first = conditional(
+        &app,
+        reqwest::Method::PATCH,
+        &path,
+        &tag,
+        Some(json!({"description": "alice"})),
+    )
+    .await;
+    assert_eq!(first.status(), 200);
+    let second = conditional(
+        &app,
+        reqwest::Method::PATCH,
+        &path,
+        &tag,
+        Some(json!({"description": "bob"})),
+    )
+    .await;
+    problem_body(second, 412).await;
+    assert_eq!(
+        json_body(app.get(&path).await, 200).await["description"],
+        "alice"
+    );
+}
