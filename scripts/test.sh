@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole suite, on SQLite and on a real MySQL-compatible server
-# (TEST_MYSQL_URL, or a throwaway MariaDB that test-with-mysql.sh starts).
+# The whole suite: the Rust tests on SQLite and on a real MySQL-compatible
+# server (TEST_MYSQL_URL, or a throwaway MariaDB that test-with-mysql.sh
+# starts), then Swagger UI in headless Chromium, open and with a token.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,4 +10,7 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install cargo-nextest --locked
 fi
 
-exec scripts/test-with-mysql.sh cargo nextest run --all-targets --no-fail-fast "$@"
+scripts/test-with-mysql.sh cargo nextest run --workspace --all-targets --no-fail-fast "$@"
+
+scripts/browser-test.sh
+API_TOKEN=browser-test-token scripts/browser-test.sh

@@ -45,10 +45,9 @@ impl Type for ApiTime {
     }
 
     fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            example: Some(Value::String("2026-01-01T10:00:00Z".into())),
-            ..MetaSchema::new_with_format("string", "date-time")
-        }))
+        // No example here: Swagger UI would pre-fill the optional time
+        // filters with it, and a list filtered to one instant is empty.
+        MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "date-time")))
     }
 
     fn as_raw_value(&self) -> Option<&Self::RawValueType> {
