@@ -11,8 +11,8 @@ test:
 
 ## Formatting and lints, as CI checks them.
 lint:
-	cargo fmt --check
-	cargo clippy --all-targets -- -D warnings
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
 
 ## Regenerate openapi/openapi.json from the spec the server serves.
 openapi:

@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod etag;
 mod expiry;
+mod generated_client;
 mod health;
 mod replicas;
 mod spec;
