@@ -16,7 +16,7 @@ lint:
 
 ## Regenerate openapi/openapi.json from the spec the server serves.
 openapi:
-	UPDATE_OPENAPI=1 cargo test --test suite -- spec::the_committed_spec_matches_the_served_one --exact
+	scripts/openapi.sh
 
 ## Benchmarks (criterion) and the server's memory with 1,000,000 pending tasks.
 bench:

@@ -66,7 +66,9 @@ fn main() {
             std::iter::empty(),
         )
         .with_conversion(
-            schema(json!({ "type": "string", "maxLength": 255, "pattern": "\\S" })),
+            schema(
+                json!({ "type": "string", "maxLength": 255, "pattern": "[^\\s\\u0085\\uFEFF]" }),
+            ),
             "::std::string::String",
             [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
         );

@@ -38,8 +38,8 @@ impl Example for TaskBody {
 impl Example for TaskInput {
     fn example() -> Self {
         Self {
-            title: JsonString("Pay rent".into()),
-            description: Some(JsonString("Transfer to the landlord".into())),
+            title: JsonString::new("Pay rent"),
+            description: Some(JsonString::new("Transfer to the landlord")),
             expiry_dt: Some(time(EXPIRY)),
         }
     }
@@ -49,7 +49,7 @@ impl Example for TaskReplacement {
     fn example() -> Self {
         Self {
             id: 42,
-            title: JsonString("Pay rent".into()),
+            title: JsonString::new("Pay rent"),
             description: None,
             expiry_dt: Some(time(EXPIRY)),
         }

@@ -19,13 +19,14 @@ pub enum Status {
     Unavailable,
 }
 
-/// The state of the service and of what it depends on.
+/// The state of the service and of what it depends on: `status` is `ok`
+/// when every dependency is; `database` says whether the database is.
+// No doc comments on the fields: poem-openapi would wrap each `$ref` in an
+// `allOf` to carry one, which some client generators cannot read.
 #[derive(Object, Debug, Clone)]
 #[oai(example)]
 pub struct Health {
-    /// `ok` when every dependency is reachable.
     pub status: Status,
-    /// The database: `ok` or `unavailable`.
     pub database: Status,
 }
 

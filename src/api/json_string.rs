@@ -1,19 +1,69 @@
-//! [`JsonString`]: a request string that must be a JSON string.
+//! [`JsonString`]: a request string that must be a JSON string, and whose
+//! rules are checked by the domain, not by poem-openapi.
 //!
 //! poem-openapi's `String` also accepts numbers and booleans (`"title": 5`
 //! becomes `"5"`); a client that sends the wrong type has a bug we should
-//! tell it about, not paper over.
+//! tell it about, not paper over. And a validator attribute would refuse a
+//! bad title before the domain sees it, with a message that names no field;
+//! so the shape here only describes the rules in the spec, and
+//! `Title::parse` and `Description::parse` enforce them with field errors.
 
 use std::borrow::Cow;
+use std::marker::PhantomData;
 
-use poem_openapi::registry::MetaSchemaRef;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use serde_json::Value;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JsonString(pub String);
+use crate::domain::{MAX_DESCRIPTION_BYTES, MAX_TITLE_CHARS};
 
-impl Type for JsonString {
+/// What the spec says about a string field.
+pub trait StringShape: Send + Sync + 'static {
+    fn describe(schema: MetaSchema) -> MetaSchema;
+}
+
+/// A title: at least one character that is not white space (in the
+/// ECMAScript, Python and Rust senses alike), at most 255 after trimming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TitleShape;
+
+impl StringShape for TitleShape {
+    fn describe(schema: MetaSchema) -> MetaSchema {
+        MetaSchema {
+            max_length: Some(MAX_TITLE_CHARS),
+            pattern: Some(r"[^\s\u0085\uFEFF]".to_owned()),
+            ..schema
+        }
+    }
+}
+
+/// A description: at most 65,535 bytes of UTF-8, which is at most as many
+/// characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DescriptionShape;
+
+impl StringShape for DescriptionShape {
+    fn describe(schema: MetaSchema) -> MetaSchema {
+        MetaSchema {
+            max_length: Some(MAX_DESCRIPTION_BYTES),
+            ..schema
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonString<S>(pub String, PhantomData<S>);
+
+pub type TitleText = JsonString<TitleShape>;
+pub type DescriptionText = JsonString<DescriptionShape>;
+
+impl<S> JsonString<S> {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into(), PhantomData)
+    }
+}
+
+impl<S: StringShape> Type for JsonString<S> {
     const IS_REQUIRED: bool = true;
     type RawValueType = String;
     type RawElementValueType = String;
@@ -23,7 +73,7 @@ impl Type for JsonString {
     }
 
     fn schema_ref() -> MetaSchemaRef {
-        String::schema_ref()
+        MetaSchemaRef::Inline(Box::new(S::describe(MetaSchema::new("string"))))
     }
 
     fn as_raw_value(&self) -> Option<&Self::RawValueType> {
@@ -37,16 +87,16 @@ impl Type for JsonString {
     }
 }
 
-impl ParseFromJSON for JsonString {
+impl<S: StringShape> ParseFromJSON for JsonString<S> {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
         match value.unwrap_or_default() {
-            Value::String(text) => Ok(Self(text)),
+            Value::String(text) => Ok(Self::new(text)),
             other => Err(ParseError::expected_type(other)),
         }
     }
 }
 
-impl ToJSON for JsonString {
+impl<S: StringShape> ToJSON for JsonString<S> {
     fn to_json(&self) -> Option<Value> {
         Some(Value::String(self.0.clone()))
     }

@@ -99,7 +99,7 @@ impl NotificationsApi {
     async fn stream_notifications(
         &self,
         _auth: ApiAuth,
-    ) -> EventStream<BoxStream<'static, NotificationBody>> {
+    ) -> Result<EventStream<BoxStream<'static, NotificationBody>>, ApiError> {
         let mut shutdown = self.shutdown.clone();
         let stopping = async move {
             let _ = shutdown.wait_for(|stopping| *stopping).await;
@@ -110,7 +110,7 @@ impl NotificationsApi {
             .filter_map(|item| async move { item.ok().map(|n| NotificationBody::from(&n)) })
             .take_until(stopping)
             .boxed();
-        EventStream::new(warnings).keep_alive(KEEP_ALIVE)
+        Ok(EventStream::new(warnings).keep_alive(KEEP_ALIVE))
     }
 
     /// List a task's expiry warnings

@@ -3,7 +3,7 @@
 use poem_openapi::Object;
 use poem_openapi::types::MaybeUndefined;
 
-use super::json_string::JsonString;
+use super::json_string::{DescriptionText, TitleText};
 use super::problem::{ApiError, FieldError};
 use super::time::ApiTime;
 use crate::domain::{
@@ -49,11 +49,10 @@ impl From<Task> for TaskBody {
 #[oai(rename = "TaskInput", example, deny_unknown_fields)]
 pub struct TaskInput {
     /// 1 to 255 characters; white space around it is removed.
-    #[oai(validator(max_length = 255, pattern = r"\S"))]
-    pub title: JsonString,
+    pub title: TitleText,
     /// Free text of up to 65,535 bytes (UTF-8), stored verbatim.
-    #[oai(nullable, validator(max_length = 65535))]
-    pub description: Option<JsonString>,
+    #[oai(nullable)]
+    pub description: Option<DescriptionText>,
     /// When the task expires: RFC 3339 with an offset, e.g. `2026-01-01T10:00:00+08:00`.
     #[oai(nullable)]
     pub expiry_dt: Option<ApiTime>,
@@ -67,11 +66,10 @@ pub struct TaskReplacement {
     #[oai(validator(minimum(value = "1")))]
     pub id: i64,
     /// 1 to 255 characters; white space around it is removed.
-    #[oai(validator(max_length = 255, pattern = r"\S"))]
-    pub title: JsonString,
+    pub title: TitleText,
     /// Free text of up to 65,535 bytes (UTF-8), stored verbatim.
-    #[oai(nullable, validator(max_length = 65535))]
-    pub description: Option<JsonString>,
+    #[oai(nullable)]
+    pub description: Option<DescriptionText>,
     /// When the task expires: RFC 3339 with an offset.
     #[oai(nullable)]
     pub expiry_dt: Option<ApiTime>,
@@ -83,11 +81,10 @@ pub struct TaskReplacement {
 #[oai(rename = "TaskPatch", example, deny_unknown_fields)]
 pub struct TaskPatchInput {
     /// 1 to 255 characters; white space around it is removed.
-    #[oai(validator(max_length = 255, pattern = r"\S"))]
-    pub title: MaybeUndefined<JsonString>,
+    pub title: MaybeUndefined<TitleText>,
     /// Free text of up to 65,535 bytes, or `null` to clear it.
-    #[oai(nullable, validator(max_length = 65535))]
-    pub description: MaybeUndefined<JsonString>,
+    #[oai(nullable)]
+    pub description: MaybeUndefined<DescriptionText>,
     /// A new expiry (RFC 3339 with an offset), or `null` to clear it.
     #[oai(nullable)]
     pub expiry_dt: MaybeUndefined<ApiTime>,
@@ -161,8 +158,8 @@ fn parse_time(time: ApiTime) -> Result<Timestamp, ValidationError> {
 fn draft(
     fields: &mut Fields,
     prefix: &str,
-    title: &JsonString,
-    description: Option<JsonString>,
+    title: &TitleText,
+    description: Option<DescriptionText>,
     expiry_dt: Option<ApiTime>,
 ) -> Option<TaskDraft> {
     let title = fields.check(format!("{prefix}title"), Title::parse(&title.0));

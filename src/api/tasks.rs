@@ -73,6 +73,29 @@ fn task_id(raw: i64) -> Result<TaskId, ApiError> {
     TaskId::parse(raw).map_err(|err| ApiError::invalid_field("id", &err))
 }
 
+/// Every id of every `ids` parameter, comma-separated or repeated.
+fn ids_in_query(query: &str) -> Result<Vec<TaskId>, ApiError> {
+    let mut ids = Vec::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if name != "ids" {
+            continue;
+        }
+        for raw in value.split(',') {
+            let id = raw
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("ids: {raw:?} is not an integer")))?;
+            ids.push(task_id(id)?);
+        }
+    }
+    if ids.len() > MAX_BULK {
+        return Err(ApiError::bad_request(format!(
+            "ids: at most {MAX_BULK} ids"
+        )));
+    }
+    Ok(ids)
+}
+
 fn time_param(
     name: &str,
     value: Option<ApiTime>,
@@ -163,22 +186,18 @@ impl TasksApi {
     async fn delete_tasks(
         &self,
         _auth: ApiAuth,
-        /// Comma-separated ids, at most 1,000.
+        request: &poem::Request,
+        /// Comma-separated ids, at most 1,000 (`ids=1&ids=2` works too).
         // `default`: without it poem-openapi panics on an absent
-        // non-exploded parameter.
+        // non-exploded parameter. It validates the first `ids` only; all are
+        // read from the raw query below, so a repeated `ids` is not ignored.
         #[oai(explode = false, default, validator(min_items = 1, max_items = 1000))]
         ids: Query<Option<Vec<i64>>>,
     ) -> Result<Json<DeleteResult>, ApiError> {
         let deleted = match ids.0 {
             None => self.service.delete_all().await?,
-            Some(raw) => {
-                if raw.len() > MAX_BULK {
-                    return Err(ApiError::bad_request("at most 1000 ids"));
-                }
-                let ids = raw
-                    .into_iter()
-                    .map(task_id)
-                    .collect::<Result<Vec<_>, _>>()?;
+            Some(_) => {
+                let ids = ids_in_query(request.uri().query().unwrap_or_default())?;
                 self.service.delete_many(&ids).await?
             }
         };

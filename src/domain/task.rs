@@ -50,18 +50,21 @@ impl std::fmt::Display for TaskId {
     }
 }
 
-/// A trimmed, non-empty title of at most 255 characters.
+/// A trimmed, non-empty title of at most 255 characters as sent (so the
+/// spec's `maxLength` and the service agree). White space is
+/// Unicode's, plus the zero-width no-break space (U+FEFF) that ECMAScript's
+/// `\s` also counts, so that the spec's pattern means the same everywhere.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Title(String);
 
 impl Title {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let trimmed = raw.trim();
+        if raw.chars().count() > MAX_TITLE_CHARS {
+            return Err(ValidationError::TitleTooLong);
+        }
+        let trimmed = raw.trim_matches(|c: char| c.is_whitespace() || c == '\u{FEFF}');
         if trimmed.is_empty() {
             return Err(ValidationError::TitleEmpty);
-        }
-        if trimmed.chars().count() > MAX_TITLE_CHARS {
-            return Err(ValidationError::TitleTooLong);
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -142,6 +145,10 @@ mod tests {
     fn a_blank_title_is_rejected() {
         assert_eq!(Title::parse(""), Err(ValidationError::TitleEmpty));
         assert_eq!(Title::parse(" \t\n"), Err(ValidationError::TitleEmpty));
+        assert_eq!(
+            Title::parse("\u{85}\u{FEFF}\u{3000}"),
+            Err(ValidationError::TitleEmpty)
+        );
     }
 
     #[test]

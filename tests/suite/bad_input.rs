@@ -85,8 +85,13 @@ async fn invalid_titles_are_rejected(backend: Backend) {
         json!({"title": ""}),
         json!({"title": "   \t "}),
         json!({"title": "a".repeat(256)}),
+        json!({"title": format!(" {} ", "a".repeat(254))}),
+        json!({"title": "\u{85}\u{feff}\u{3000}"}),
     ] {
-        problem_body(app.post_json("/v1/tasks", &body).await, 400).await;
+        let problem = problem_body(app.post_json("/v1/tasks", &body).await, 400).await;
+        if body["title"].is_string() {
+            assert_eq!(problem["errors"][0]["field"], "title", "{problem}");
+        }
     }
     assert_eq!(changes_nothing(&app).await["total"], 0);
 }

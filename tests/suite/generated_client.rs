@@ -499,11 +499,7 @@ async fn a_blank_title_is_a_400_problem(backend: Backend) {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(problem.status, 400);
     assert!(problem.detail.contains("title"), "{problem:?}");
-    // Not yet `errors[0].field == "title"`: poem-openapi's own `pattern`
-    // check refuses the body before the domain validation that would name
-    // the field, and its refusal carries no `errors`. Once the server names
-    // the field here too, assert it:
-    // assert_eq!(problem.errors[0].field, "title", "{problem:?}");
+    assert_eq!(problem.errors[0].field, "title", "{problem:?}");
     assert!(ids_listed(&client).await.is_empty());
 }
 

@@ -264,6 +264,13 @@ async fn deleting_by_ids_deletes_only_those(backend: Backend) {
     assert_eq!(result, json!({"deleted": 2}));
     let page = json_body(app.get("/v1/tasks").await, 200).await;
     assert_eq!(page["tasks"], json!([b]));
+
+    // Repeated `ids`, as many client generators send them, count too.
+    let d = app.create_task(json!({"title": "d"})).await;
+    let repeated = app
+        .delete(&format!("/v1/tasks?ids={}&ids={}", b["id"], d["id"]))
+        .await;
+    assert_eq!(json_body(repeated, 200).await, json!({"deleted": 2}));
 }
 
 async fn deleting_one_task_answers_204_then_404(backend: Backend) {
