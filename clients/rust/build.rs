@@ -58,7 +58,7 @@ fn main() {
         .with_conversion(
             schema(json!({
                 "type": "array",
-                "items": { "type": "integer", "format": "int64" },
+                "items": { "type": "integer", "format": "int64", "minimum": 1 },
                 "minItems": 1,
                 "maxItems": 1000,
             })),

@@ -4,6 +4,7 @@
 // boxing would only move the allocation.
 #![allow(clippy::result_large_err)]
 
+mod allow;
 mod auth;
 mod body_limit;
 mod etag;
@@ -13,6 +14,7 @@ mod json_string;
 mod notification_types;
 mod notifications;
 pub mod problem;
+mod spec;
 mod task_types;
 mod tasks;
 mod time;
@@ -21,8 +23,8 @@ use std::sync::Arc;
 
 use poem::endpoint::make_sync;
 use poem::middleware::{CatchPanic, Tracing};
-use poem::web::Redirect;
-use poem::{Endpoint, EndpointExt, IntoResponse, Route};
+use poem::web::{Html, Redirect};
+use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route};
 use poem_openapi::{OpenApiService, Tags};
 
 use tokio::sync::watch;
@@ -91,12 +93,23 @@ fn openapi(state: ApiState) -> OpenApiService<Apis, ()> {
 pub fn routes(state: ApiState) -> impl Endpoint {
     let require_token = auth::RequireToken::new(state.api_token.as_deref());
     let api = openapi(state);
-    let docs = api.swagger_ui();
-    let spec = api.spec_endpoint();
+    let generated = api.spec();
+    let spec = spec::complete(&generated);
+    // Swagger UI embeds the spec in its page: give it the completed one.
+    let docs = api.swagger_ui_html().replacen(&generated, &spec, 1);
+    let methods = Arc::new(spec::MethodTable::from_spec(&spec));
+    let serve_docs = make_sync(move |_| Html(docs.clone()));
     Route::new()
         .nest_no_strip("/v1", api)
-        .at("/openapi.json", spec)
-        .nest("/docs", docs)
+        .at(
+            "/openapi.json",
+            make_sync(move |_| {
+                Response::builder()
+                    .content_type("application/json; charset=utf-8")
+                    .body(spec.clone())
+            }),
+        )
+        .at("/docs", serve_docs)
         .at(
             "/",
             make_sync(|_| Redirect::see_other("/docs").into_response()),
@@ -104,6 +117,7 @@ pub fn routes(state: ApiState) -> impl Endpoint {
         .with(body_limit::BodyLimit)
         .with(require_token)
         .catch_all_error(problem::problem_from_poem_error)
+        .with(allow::AllowHeader(methods))
         .with(
             CatchPanic::new()
                 .with_handler(|_| problem::problem_response(problem::ApiError::internal_problem())),

@@ -76,7 +76,11 @@ impl NotificationsApi {
         )]
         limit: Query<u32>,
         /// How many matching warnings to skip.
-        #[oai(default, validator(maximum(value = "9223372036854775807")))]
+        // 2^53 − 1: poem-openapi compares bounds as f64, exact up to here.
+        #[oai(
+            default,
+            validator(minimum(value = "0"), maximum(value = "9007199254740991"))
+        )]
         offset: Query<u64>,
     ) -> Result<Json<NotificationPage>, ApiError> {
         let task_id = task_id
@@ -135,7 +139,11 @@ impl NotificationsApi {
         )]
         limit: Query<u32>,
         /// How many of the task's warnings to skip.
-        #[oai(default, validator(maximum(value = "9223372036854775807")))]
+        // 2^53 − 1: poem-openapi compares bounds as f64, exact up to here.
+        #[oai(
+            default,
+            validator(minimum(value = "0"), maximum(value = "9007199254740991"))
+        )]
         offset: Query<u64>,
     ) -> Result<Json<NotificationPage>, ApiError> {
         let id = TaskId::parse(id.0).map_err(|err| ApiError::invalid_field("id", &err))?;

@@ -82,6 +82,9 @@ pub enum ApiError {
     /// `If-Match` names a version the task is no longer at; nothing changed.
     #[oai(status = 412, content_type = "application/problem+json")]
     PreconditionFailed(Json<Problem>),
+    /// Well-formed, but the tasks conflict: a bulk replace names an id twice.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    UnprocessableContent(Json<Problem>),
     /// The request body is over 1 MiB.
     #[oai(status = 413, content_type = "application/problem+json")]
     PayloadTooLarge(Json<Problem>),
@@ -106,6 +109,21 @@ impl ApiError {
         let mut problem = Problem::new(StatusCode::BAD_REQUEST, "validation", detail);
         problem.errors = errors;
         Self::BadRequest(Json(problem))
+    }
+
+    pub fn conflicting(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut problem = Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "conflicting-items",
+            detail,
+        );
+        problem.errors = errors;
+        Self::UnprocessableContent(Json(problem))
     }
 
     pub fn invalid_field(field: &str, err: &ValidationError) -> Self {

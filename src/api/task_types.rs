@@ -94,7 +94,7 @@ pub struct TaskPatchInput {
 #[derive(Object, Debug, Clone)]
 #[oai(rename = "TaskReplacements", example, deny_unknown_fields)]
 pub struct TaskReplacements {
-    /// At most 1,000 tasks, each id at most once.
+    /// At most 1,000 tasks, each id at most once (a repeated id is 422).
     #[oai(validator(max_items = 1000))]
     pub tasks: Vec<TaskReplacement>,
 }
@@ -240,22 +240,14 @@ fn maybe<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
 }
 
 impl TaskReplacements {
-    /// Validates every item; ids must be unique within the request.
+    /// Validates every item (400), then that no id appears twice (422:
+    /// JSON Schema cannot say "unique by id", so it is its own status).
     pub fn into_domain(self) -> Result<Vec<(TaskId, TaskDraft)>, ApiError> {
         let mut fields = Fields::default();
-        let mut seen = std::collections::HashSet::new();
         let mut items = Vec::with_capacity(self.tasks.len());
         for (index, item) in self.tasks.into_iter().enumerate() {
             let prefix = format!("tasks[{index}].");
             let id = fields.check(format!("{prefix}id"), TaskId::parse(item.id));
-            if let Some(id) = id
-                && !seen.insert(id)
-            {
-                fields.errors.push(FieldError {
-                    field: format!("{prefix}id"),
-                    message: format!("id {id} appears more than once"),
-                });
-            }
             let draft = draft(
                 &mut fields,
                 &prefix,
@@ -267,6 +259,21 @@ impl TaskReplacements {
                 items.push((id, draft));
             }
         }
-        fields.finish(Some(items))
+        let items = fields.finish(Some(items))?;
+        let mut seen = std::collections::HashSet::new();
+        let repeated: Vec<FieldError> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, (id, _))| !seen.insert(*id))
+            .map(|(index, (id, _))| FieldError {
+                field: format!("tasks[{index}].id"),
+                message: format!("id {id} appears more than once"),
+            })
+            .collect();
+        if repeated.is_empty() {
+            Ok(items)
+        } else {
+            Err(ApiError::conflicting(repeated))
+        }
     }
 }

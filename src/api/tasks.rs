@@ -123,7 +123,11 @@ impl TasksApi {
         )]
         limit: Query<u32>,
         /// How many matching tasks to skip.
-        #[oai(default, validator(maximum(value = "9223372036854775807")))]
+        // 2^53 − 1: poem-openapi compares bounds as f64, exact up to here.
+        #[oai(
+            default,
+            validator(minimum(value = "0"), maximum(value = "9007199254740991"))
+        )]
         offset: Query<u64>,
         /// Only tasks that expire strictly before this time (RFC 3339 with an offset).
         expires_before: Query<Option<ApiTime>>,

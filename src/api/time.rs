@@ -47,7 +47,12 @@ impl Type for ApiTime {
     fn schema_ref() -> MetaSchemaRef {
         // No example here: Swagger UI would pre-fill the optional time
         // filters with it, and a list filtered to one instant is empty.
-        MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "date-time")))
+        // The pattern states the year range (1000–9999) that `Timestamp`
+        // enforces, as far as a pattern can.
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            pattern: Some("^[1-9][0-9]{3}-".to_owned()),
+            ..MetaSchema::new_with_format("string", "date-time")
+        }))
     }
 
     fn as_raw_value(&self) -> Option<&Self::RawValueType> {

@@ -296,7 +296,7 @@ async fn a_bulk_replace_naming_an_id_twice_is_rejected(backend: Backend) {
         {"id": task["id"], "title": "first"},
         {"id": task["id"], "title": "second"},
     ]});
-    let problem = problem_body(app.put_json("/v1/tasks", &body).await, 400).await;
+    let problem = problem_body(app.put_json("/v1/tasks", &body).await, 422).await;
     assert_eq!(problem["errors"][0]["field"], "tasks[1].id", "{problem}");
     let invalid = json!({"tasks": [{"id": task["id"], "title": " "}]});
     problem_body(app.put_json("/v1/tasks", &invalid).await, 400).await;

@@ -524,8 +524,8 @@ async fn a_field_error_names_the_field(backend: Backend) {
         .into_problem()
         .await
         .expect("a problem body");
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(problem.status, 400);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem.status, 422);
     assert_eq!(problem.errors.len(), 1, "{problem:?}");
     assert_eq!(problem.errors[0].field, "tasks[1].id", "{problem:?}");
     assert!(!problem.errors[0].message.is_empty());
