@@ -76,10 +76,10 @@ impl NotificationsApi {
         )]
         limit: Query<u32>,
         /// How many matching warnings to skip.
-        // 2^53 − 1: poem-openapi compares bounds as f64, exact up to here.
+        // A round bound: poem-openapi compares and prints bounds as f64.
         #[oai(
             default,
-            validator(minimum(value = "0"), maximum(value = "9007199254740991"))
+            validator(minimum(value = "0"), maximum(value = "1000000000000000"))
         )]
         offset: Query<u64>,
     ) -> Result<Json<NotificationPage>, ApiError> {
@@ -139,10 +139,10 @@ impl NotificationsApi {
         )]
         limit: Query<u32>,
         /// How many of the task's warnings to skip.
-        // 2^53 − 1: poem-openapi compares bounds as f64, exact up to here.
+        // A round bound: poem-openapi compares and prints bounds as f64.
         #[oai(
             default,
-            validator(minimum(value = "0"), maximum(value = "9007199254740991"))
+            validator(minimum(value = "0"), maximum(value = "1000000000000000"))
         )]
         offset: Query<u64>,
     ) -> Result<Json<NotificationPage>, ApiError> {

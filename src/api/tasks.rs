@@ -123,10 +123,10 @@ impl TasksApi {
         )]
         limit: Query<u32>,
         /// How many matching tasks to skip.
-        // 2^53 − 1: poem-openapi compares bounds as f64, exact up to here.
+        // A round bound: poem-openapi compares and prints bounds as f64.
         #[oai(
             default,
-            validator(minimum(value = "0"), maximum(value = "9007199254740991"))
+            validator(minimum(value = "0"), maximum(value = "1000000000000000"))
         )]
         offset: Query<u64>,
         /// Only tasks that expire strictly before this time (RFC 3339 with an offset).

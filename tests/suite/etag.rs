@@ -29,6 +29,23 @@ async fn conditional(
     request.send().await.unwrap()
 }
 
+/// Creates a task; returns its path and the ETag of the 201.
+async fn create_tagged(app: &TestApp, title: &str) -> (String, String) {
+    let created = app.post_json("/v1/tasks", &json!({ "title": title })).await;
+    let tag = header(&created, "etag");
+    let task = json_body(created, 201).await;
+    (format!("/v1/tasks/{}", task["id"]), tag)
+}
+
+async fn if_none_match(app: &TestApp, path: &str, tag: &str) -> reqwest::Response {
+    app.client
+        .get(app.url(path))
+        .header("if-none-match", tag)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn every_single_task_response_carries_its_etag(backend: Backend) {
     let app = spawn_app(backend).await;
     let created = app
@@ -54,43 +71,21 @@ async fn every_single_task_response_carries_its_etag(backend: Backend) {
 
 async fn a_current_if_none_match_answers_304(backend: Backend) {
     let app = spawn_app(backend).await;
-    let created = app
-        .post_json("/v1/tasks", &json!({"title": "cached"}))
-        .await;
-    let tag = header(&created, "etag");
-    let task = json_body(created, 201).await;
-    let path = format!("/v1/tasks/{}", task["id"]);
+    let (path, tag) = create_tagged(&app, "cached").await;
 
-    let fresh = app
-        .client
-        .get(app.url(&path))
-        .header("if-none-match", &tag)
-        .send()
-        .await
-        .unwrap();
+    let fresh = if_none_match(&app, &path, &tag).await;
     assert_eq!(fresh.status(), 304);
     assert_eq!(header(&fresh, "etag"), tag);
     assert_eq!(fresh.text().await.unwrap(), "");
 
     app.patch_json(&path, &json!({"description": "new"})).await;
-    let stale = app
-        .client
-        .get(app.url(&path))
-        .header("if-none-match", &tag)
-        .send()
-        .await
-        .unwrap();
+    let stale = if_none_match(&app, &path, &tag).await;
     assert_eq!(json_body(stale, 200).await["description"], "new");
 }
 
 async fn a_stale_if_match_is_refused_and_changes_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
-    let created = app
-        .post_json("/v1/tasks", &json!({"title": "guarded"}))
-        .await;
-    let old_tag = header(&created, "etag");
-    let task = json_body(created, 201).await;
-    let path = format!("/v1/tasks/{}", task["id"]);
+    let (path, old_tag) = create_tagged(&app, "guarded").await;
     let current = app.patch_json(&path, &json!({"title": "moved on"})).await;
     let current_tag = header(&current, "etag");
     let current = json_body(current, 200).await;
@@ -157,12 +152,7 @@ async fn a_stale_if_match_is_refused_and_changes_nothing(backend: Backend) {
 
 async fn of_two_editors_of_one_version_only_the_first_wins(backend: Backend) {
     let app = spawn_app(backend).await;
-    let created = app
-        .post_json("/v1/tasks", &json!({"title": "shared"}))
-        .await;
-    let tag = header(&created, "etag");
-    let task = json_body(created, 201).await;
-    let path = format!("/v1/tasks/{}", task["id"]);
+    let (path, tag) = create_tagged(&app, "shared").await;
 
     let first = conditional(
         &app,
