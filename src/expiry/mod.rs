@@ -29,7 +29,7 @@ pub use webhook::{DELIVERY_ID_HEADER, RenderNotification, SIGNATURE_HEADER, sign
 use crate::domain::Clock;
 use crate::store::NotificationStore;
 
-/// The running parts of the expiry service; stopped by [`ExpiryService::stop`].
+/// The expiry service: its cache handle, settings and delivery; [`ExpiryService::start`] runs it.
 pub struct ExpiryService {
     handle: ExpiryHandle,
     store: Arc<dyn NotificationStore>,
@@ -157,10 +157,5 @@ impl RunningExpiry {
                 tracing::error!(error = %err, "expiry task failed");
             }
         }
-    }
-
-    /// Resolves when the service is asked to stop; for streams that must end then.
-    pub fn stopping(&self) -> watch::Receiver<bool> {
-        self.stop.subscribe()
     }
 }

@@ -67,10 +67,6 @@ impl MySqlStore {
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Db>> {
         Ok(self.pool.begin().await?)
     }
-
-    pub fn pool(&self) -> &MySqlPool {
-        &self.pool
-    }
 }
 
 super::task_sql::impl_task_store!(MySqlStore);

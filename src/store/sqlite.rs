@@ -67,10 +67,6 @@ impl SqliteStore {
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Db>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
-
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
 }
 
 super::task_sql::impl_task_store!(SqliteStore);
