@@ -51,6 +51,19 @@ impl FieldError {
 }
 
 impl Problem {
+    /// A problem whose detail lists the fields, which `errors` carries too.
+    fn about_fields(status: StatusCode, kind: &str, errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            errors,
+            ..Self::new(status, kind, detail)
+        }
+    }
+
     pub(super) fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> Self {
         Self {
             kind: if kind == "about:blank" {
@@ -101,29 +114,19 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn invalid(errors: Vec<FieldError>) -> Self {
-        let detail = errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut problem = Problem::new(StatusCode::BAD_REQUEST, "validation", detail);
-        problem.errors = errors;
-        Self::BadRequest(Json(problem))
+        Self::BadRequest(Json(Problem::about_fields(
+            StatusCode::BAD_REQUEST,
+            "validation",
+            errors,
+        )))
     }
 
     pub fn conflicting(errors: Vec<FieldError>) -> Self {
-        let detail = errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut problem = Problem::new(
+        Self::UnprocessableContent(Json(Problem::about_fields(
             StatusCode::UNPROCESSABLE_ENTITY,
             "conflicting-items",
-            detail,
-        );
-        problem.errors = errors;
-        Self::UnprocessableContent(Json(problem))
+            errors,
+        )))
     }
 
     pub fn invalid_field(field: &str, err: &ValidationError) -> Self {
