@@ -24,6 +24,8 @@ crate::on_both_backends!(
     stream_subscribers_receive_each_new_warning,
     the_webhook_gets_each_warning_and_a_failed_attempt_is_retried,
     a_task_history_lists_its_warnings_newest_first,
+    a_webhook_that_keeps_failing_is_given_up_after_the_last_attempt,
+    shutdown_ends_open_streams_instead_of_waiting_for_them,
 );
 
 /// RFC 3339 for `secs` seconds from now (negative: in the past).
@@ -365,4 +367,63 @@ async fn a_task_history_lists_its_warnings_newest_first(backend: Backend) {
     assert_eq!(after["total"], 2);
     crate::common::problem_body(app.get("/v1/tasks/999999/notifications").await, 404).await;
     crate::common::problem_body(app.get("/v1/notifications?task_id=0").await, 400).await;
+}
+
+async fn a_webhook_that_keeps_failing_is_given_up_after_the_last_attempt(backend: Backend) {
+    let receiver = crate::common::WebhookReceiver::start(usize::MAX).await;
+    let url = receiver.url();
+    let mut args: Vec<&str> = FAST.to_vec();
+    args.extend([
+        "--notify-webhook-url",
+        url.as_str(),
+        "--webhook-retry-base",
+        "100ms",
+        "--webhook-max-attempts",
+        "3",
+    ]);
+    let app = spawn_app_with(backend, &args).await;
+    let task = app
+        .create_task(json!({"title": "unreachable", "expiry_dt": from_now(-1.0)}))
+        .await;
+
+    let warning = eventually(WAIT, "the delivery to be given up", || async {
+        let found = warnings_for(&app, &task["id"]).await;
+        found.into_iter().find(|w| w["delivery_state"] == "failed")
+    })
+    .await;
+    assert_eq!(warning["delivery_attempts"], 3);
+    assert_eq!(
+        warning["last_delivery_error"],
+        "HTTP 500 Internal Server Error"
+    );
+    assert_eq!(warning["delivered_at"], Value::Null);
+    // Without a secret there is no signature.
+    assert!(
+        receiver
+            .calls()
+            .iter()
+            .all(|call| call.signature.is_empty())
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.calls().len(), 3, "no attempt after the last one");
+}
+
+async fn shutdown_ends_open_streams_instead_of_waiting_for_them(backend: Backend) {
+    let mut args: Vec<&str> = FAST.to_vec();
+    // Far longer than the deadline below: only ending the stream can meet it.
+    args.extend(["--shutdown-timeout", "120s"]);
+    let mut app = spawn_app_with(backend, &args).await;
+    let mut stream = SseClient::connect(&app.url("/v1/notifications/stream")).await;
+    app.create_task(json!({"title": "before shutdown", "expiry_dt": from_now(-1.0)}))
+        .await;
+    assert!(stream.next_json(WAIT).await.is_some(), "the stream is live");
+
+    tokio::time::timeout(Duration::from_secs(20), app.stop())
+        .await
+        .expect("shutdown finished while a stream was open");
+    assert_eq!(
+        stream.next_json(Duration::from_secs(5)).await,
+        None,
+        "the stream ended"
+    );
 }
