@@ -36,6 +36,11 @@ use crate::store::NotificationStore;
 pub use body_limit::MAX_BODY_BYTES;
 pub use notification_types::render as render_notification;
 
+/// The page size of every listing when the client names none.
+const fn default_page_size() -> u32 {
+    100
+}
+
 /// What the endpoints need.
 #[derive(Clone)]
 pub struct ApiState {

@@ -28,10 +28,6 @@ pub struct NotificationsApi {
     pub shutdown: watch::Receiver<bool>,
 }
 
-const fn default_limit() -> u32 {
-    100
-}
-
 /// Comments keep idle proxies from closing a quiet stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -71,7 +67,7 @@ impl NotificationsApi {
         task_id: Query<Option<i64>>,
         /// Page size.
         #[oai(
-            default = "default_limit",
+            default = "super::default_page_size",
             validator(minimum(value = "1"), maximum(value = "1000"))
         )]
         limit: Query<u32>,
@@ -134,7 +130,7 @@ impl NotificationsApi {
         id: Path<i64>,
         /// Page size.
         #[oai(
-            default = "default_limit",
+            default = "super::default_page_size",
             validator(minimum(value = "1"), maximum(value = "1000"))
         )]
         limit: Query<u32>,

@@ -65,10 +65,6 @@ enum DeletedTask {
     NoContent,
 }
 
-const fn default_limit() -> u32 {
-    100
-}
-
 fn task_id(raw: i64) -> Result<TaskId, ApiError> {
     TaskId::parse(raw).map_err(|err| ApiError::invalid_field("id", &err))
 }
@@ -118,7 +114,7 @@ impl TasksApi {
         _auth: ApiAuth,
         /// Page size.
         #[oai(
-            default = "default_limit",
+            default = "super::default_page_size",
             validator(minimum(value = "1"), maximum(value = "1000"))
         )]
         limit: Query<u32>,

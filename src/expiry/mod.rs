@@ -20,11 +20,11 @@ use tokio::task::JoinSet;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 pub use cache::{DueExpiry, ExpiryCache};
-pub use delivery::{Delivery, describe};
+pub use delivery::Delivery;
 pub use handle::ExpiryHandle;
-pub use reconcile::Reconciler;
+use reconcile::Reconciler;
 pub use settings::{ExpirySettings, WebhookSettings};
-pub use webhook::{DELIVERY_ID_HEADER, RenderNotification, SIGNATURE_HEADER, signature};
+pub use webhook::{RenderNotification, signature};
 
 use crate::domain::Clock;
 use crate::store::NotificationStore;

@@ -16,8 +16,8 @@ use crate::store::{DeliveryOutcome, NotificationStore};
 /// the API serves, rendered by the API layer.
 pub type RenderNotification = Arc<dyn Fn(&Notification) -> String + Send + Sync>;
 
-pub const DELIVERY_ID_HEADER: &str = "X-Delivery-Id";
-pub const SIGNATURE_HEADER: &str = "X-Taskman-Signature";
+const DELIVERY_ID_HEADER: &str = "X-Delivery-Id";
+const SIGNATURE_HEADER: &str = "X-Taskman-Signature";
 
 const BATCH: u32 = 16;
 const LONGEST_BACKOFF: Duration = Duration::from_secs(3600);
