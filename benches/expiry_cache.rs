@@ -114,7 +114,7 @@ fn pending_expiry(seed: u64) -> Timestamp {
 /// expiry.
 fn filled(n: i64) -> ExpiryCache {
     let mut cache = ExpiryCache::new();
-    let version = at(LOADED_VERSION);
+    let version = Some(at(LOADED_VERSION));
     for id in 1..=n {
         cache.upsert(
             TaskId::from_db(id),
@@ -230,7 +230,7 @@ fn bench_cache(c: &mut Criterion) {
     // A new task: upsert of an id the cache does not hold.
     group.bench_function("add", |b| {
         let cache = shared.get_or_insert_with(|| filled(PENDING));
-        let version = at(LOADED_VERSION);
+        let version = Some(at(LOADED_VERSION));
         let mut round = Vec::with_capacity(ROUND as usize);
         b.iter_custom(|iters| {
             let mut timed = Duration::ZERO;
@@ -273,7 +273,7 @@ fn bench_cache(c: &mut Criterion) {
                     (
                         TaskId::from_db(rng.pending_id()),
                         pending_expiry(rng.next()),
-                        at(next_version),
+                        Some(at(next_version)),
                     )
                 }));
                 let start = Instant::now();
@@ -308,7 +308,7 @@ fn bench_cache(c: &mut Criterion) {
                     cache.upsert(
                         TaskId::from_db(id),
                         Some(pending_expiry(id as u64)),
-                        at(next_version),
+                        Some(at(next_version)),
                     );
                 }
                 done += count;
@@ -330,7 +330,7 @@ fn bench_cache(c: &mut Criterion) {
     group.throughput(Throughput::Elements(DUE as u64));
     group.bench_function("take_due_100", |b| {
         let cache = shared.get_or_insert_with(|| filled(PENDING));
-        let version = at(LOADED_VERSION);
+        let version = Some(at(LOADED_VERSION));
         let until = at(EXPIRY_BASE - 1);
         b.iter_custom(|iters| {
             let mut timed = Duration::ZERO;

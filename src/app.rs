@@ -4,68 +4,100 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
-use poem::Server;
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::api::{self, ApiState};
+use crate::api::{self, ApiState, HttpSettings, StreamLimits};
 use crate::config::Config;
 use crate::domain::{Clock, SystemClock};
-use crate::expiry::{ExpiryService, RunningExpiry};
-use crate::service::TaskService;
-use crate::store::{self, PoolOptions};
+use crate::expiry::{ExpiryService, ExpirySettings, RunningExpiry, WebhookSettings};
+use crate::metrics::Metrics;
+use crate::server::{self, ServerSettings};
+use crate::service::{NotificationService, TaskService};
+use crate::store::{self, StoreOptions};
 
 pub struct App {
-    acceptor: TcpAcceptor,
+    listener: TcpListener,
     port: u16,
     state: ApiState,
+    http: HttpSettings,
+    server: ServerSettings,
     shutdown: watch::Sender<bool>,
     expiry: RunningExpiry,
-    config: Config,
 }
 
 impl App {
     /// Opens the database (applying migrations), starts the expiry service
     /// and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let pool = PoolOptions {
-            max_connections: config.db_max_connections,
-            acquire_timeout: config.db_acquire_timeout,
-        };
         let api_token = config.api_token()?;
-        let stores = store::connect(&config.database_url, &pool).await?;
+        if api_token.is_none() && !config.bind_addr.ip().is_loopback() {
+            tracing::warn!(
+                bind_addr = %config.bind_addr,
+                "LISTENING BEYOND LOOPBACK WITHOUT API_TOKEN: anyone who can reach this \
+                 address can read, change and delete every task; set API_TOKEN (or \
+                 API_TOKEN_FILE)"
+            );
+        }
+        let options = StoreOptions {
+            max_connections: config.db_max_connections,
+            timeout: config.db_timeout,
+        };
+        let stores = store::connect(config.database_url.as_str(), &options).await?;
+        let metrics = Arc::new(Metrics::new());
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let expiry = ExpiryService::new(
-            stores.notifications.clone(),
+            stores.expiries.clone(),
             clock.clone(),
-            config.expiry_settings(),
+            expiry_settings(&config),
             Arc::new(api::render_notification),
+            metrics.expiry.clone(),
         );
-        let tasks = Arc::new(TaskService::new(stores.tasks, expiry.handle(), clock));
-        let acceptor = TcpListener::bind(config.bind_addr)
-            .into_acceptor()
+        let tasks = Arc::new(TaskService::new(
+            stores.tasks.clone(),
+            stores.health.clone(),
+            expiry.handle(),
+            clock,
+            config.idempotency_ttl,
+        ));
+        let notifications = Arc::new(NotificationService::new(
+            stores.notifications,
+            stores.tasks,
+            expiry.feed(),
+        ));
+        let listener = TcpListener::bind(config.bind_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
-        let port = acceptor
+        let port = listener
             .local_addr()
-            .first()
-            .and_then(|addr| addr.as_socket_addr().map(|a| a.port()))
-            .context("listener has no TCP address")?;
+            .context("listener has no address")?
+            .port();
         let running = expiry.start().await?;
         let (shutdown, stopping) = watch::channel(false);
         Ok(Self {
-            acceptor,
+            listener,
             port,
             state: ApiState {
                 tasks,
-                notifications: stores.notifications,
-                feed: expiry.feed(),
+                notifications,
+                health: stores.health,
+                streams: StreamLimits::new(config.max_streams as usize, config.stream_keep_alive),
+                metrics,
                 shutdown: stopping,
+            },
+            http: HttpSettings {
                 api_token,
+                access_log: config.access_log,
+                max_in_flight: config.max_in_flight as usize,
+                request_timeout: config.request_timeout,
+            },
+            server: ServerSettings {
+                max_connections: config.max_connections as usize,
+                header_read_timeout: config.header_read_timeout,
+                shutdown_timeout: config.shutdown_timeout,
             },
             shutdown,
             expiry: running,
-            config,
         })
     }
 
@@ -84,20 +116,35 @@ impl App {
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let routes = api::routes(self.state);
+        let metrics = self.state.metrics.http.clone();
+        let routes = api::routes(self.state, self.http);
         let shutdown = self.shutdown;
-        let served = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(
-                routes,
-                async move {
-                    stop.await;
-                    let _ = shutdown.send(true);
-                },
-                Some(self.config.shutdown_timeout),
-            )
-            .await;
+        let served = server::serve(self.listener, routes, self.server, metrics, async move {
+            stop.await;
+            let _ = shutdown.send(true);
+        })
+        .await;
         self.expiry.stop().await;
         served.context("server failed")
+    }
+}
+
+/// The expiry service's settings, from the configuration.
+fn expiry_settings(config: &Config) -> ExpirySettings {
+    ExpirySettings {
+        warn_before: config.warn_before,
+        tick: config.tick_interval,
+        reconcile_schedule: config.reconcile_schedule.clone(),
+        webhook: config
+            .notify_webhook_url
+            .clone()
+            .map(|url| WebhookSettings {
+                url,
+                secret: config.notify_webhook_secret.clone(),
+                timeout: config.webhook_timeout,
+                retry_base: config.webhook_retry_base,
+                max_attempts: config.webhook_max_attempts,
+            }),
     }
 }
 

@@ -1,10 +1,15 @@
 //! Configuration: one typed struct, every field a flag and an environment
 //! variable; the defaults make `make run` work with nothing installed.
+//! Values that are secrets never show in `Debug` output or `--help`.
 
 use std::net::SocketAddr;
+use std::str::FromStr;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, Subcommand, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::expiry::WebhookUrl;
 
 #[derive(Clone, Debug, Parser)]
 #[command(
@@ -13,15 +18,20 @@ use clap::Parser;
     about = "A small self-hosted task service with expiry warnings"
 )]
 pub struct Config {
-    /// Database: `sqlite://PATH` (created if missing) or `mysql://USER:PASS@HOST:PORT/DB`.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Database: `sqlite://PATH` (created if missing) or `mysql://USER:PASS@HOST:PORT/DB`
+    /// (`?socket=/path/mysqld.sock` for a local server's Unix socket).
     #[arg(
         long,
         env = "DATABASE_URL",
-        default_value = "sqlite://data/taskman.db?mode=rwc"
+        default_value = "sqlite://data/taskman.db?mode=rwc",
+        hide_env_values = true
     )]
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
 
-    /// Address and port to listen on. Loopback by default: there is no authentication.
+    /// Address and port to listen on. Loopback by default; set API_TOKEN before listening elsewhere.
     #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
     pub bind_addr: SocketAddr,
 
@@ -29,22 +39,22 @@ pub struct Config {
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub db_max_connections: u32,
 
-    /// How long a request waits for a database connection before answering 503.
-    #[arg(long, env = "DB_ACQUIRE_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
-    pub db_acquire_timeout: Duration,
+    /// Every database call, from asking for a connection to the last row, takes at most this long; then 503.
+    #[arg(long, env = "DB_TIMEOUT", default_value = "5s", value_parser = positive_duration)]
+    pub db_timeout: Duration,
 
     /// How long shutdown waits for in-flight requests to finish.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,
 
-    /// Require `Authorization: Bearer <token>` on every /v1 endpoint but /v1/health.
+    /// Require `Authorization: Bearer <token>` on every /v1 endpoint but /v1/health, and on /metrics.
     #[arg(
         long,
         env = "API_TOKEN",
         hide_env_values = true,
         conflicts_with = "api_token_file"
     )]
-    pub api_token: Option<String>,
+    pub api_token: Option<SecretString>,
 
     /// Read the API token from this file (its surrounding white space is ignored).
     #[arg(long, env = "API_TOKEN_FILE")]
@@ -59,17 +69,17 @@ pub struct Config {
     pub tick_interval: Duration,
 
     /// When to reconcile the expiry cache with the database (picks up tasks
-    /// written through other replicas): cron with seconds, `sec min hour day month weekday`.
+    /// written through other replicas or by other tools): cron with seconds, `sec min hour day month weekday`.
     #[arg(long, env = "RECONCILE_SCHEDULE", default_value = "*/30 * * * * *")]
     pub reconcile_schedule: String,
 
     /// POST every warning as JSON to this URL (optional).
-    #[arg(long, env = "NOTIFY_WEBHOOK_URL")]
-    pub notify_webhook_url: Option<reqwest::Url>,
+    #[arg(long, env = "NOTIFY_WEBHOOK_URL", hide_env_values = true, value_parser = webhook_url)]
+    pub notify_webhook_url: Option<WebhookUrl>,
 
     /// Sign webhook bodies with HMAC-SHA256 under this secret (header `X-Taskman-Signature`).
     #[arg(long, env = "NOTIFY_WEBHOOK_SECRET", hide_env_values = true)]
-    pub notify_webhook_secret: Option<String>,
+    pub notify_webhook_secret: Option<SecretString>,
 
     /// How long one webhook attempt may take.
     #[arg(long, env = "WEBHOOK_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
@@ -82,6 +92,86 @@ pub struct Config {
     /// Attempts per webhook delivery before it is marked failed.
     #[arg(long, env = "WEBHOOK_MAX_ATTEMPTS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub webhook_max_attempts: u32,
+
+    /// How long a retry of a create with the same `Idempotency-Key` gets the first answer back.
+    #[arg(long, env = "IDEMPOTENCY_TTL", default_value = "24h", value_parser = positive_duration)]
+    pub idempotency_ttl: Duration,
+
+    /// Event streams open at once; beyond it, a new stream gets 503.
+    #[arg(long, env = "MAX_STREAMS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_streams: u32,
+
+    /// How often an idle event stream gets a keep-alive comment; a client that has gone is noticed within about two.
+    #[arg(long, env = "STREAM_KEEP_ALIVE", default_value = "1s", value_parser = positive_duration)]
+    pub stream_keep_alive: Duration,
+
+    /// Client connections open at once; beyond it, a new connection gets 503 and is closed.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// Requests handled at once (the event streams' and the health check's aside); beyond it, 503.
+    #[arg(long, env = "MAX_IN_FLIGHT", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_in_flight: u32,
+
+    /// How long one request may take, body included, to its response head; then 503.
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = positive_duration)]
+    pub request_timeout: Duration,
+
+    /// How long a client may take to send a request's head, and may leave a keep-alive connection idle.
+    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
+    pub header_read_timeout: Duration,
+
+    /// Log a line per request (written off the request path).
+    #[arg(long, env = "ACCESS_LOG", default_value_t = true, action = clap::ArgAction::Set)]
+    pub access_log: bool,
+
+    /// Log format: `text` for people, `json` for machines.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Print the OpenAPI spec as served, and exit; needs no database.
+    Openapi,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The database URL; its password never shows in `Debug` output.
+#[derive(Clone)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        Ok(Self(raw.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match reqwest::Url::parse(&self.0) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("…"));
+                write!(f, "DatabaseUrl({url})")
+            }
+            _ => write!(f, "DatabaseUrl({})", self.0),
+        }
+    }
 }
 
 fn positive_duration(raw: &str) -> Result<Duration, String> {
@@ -92,29 +182,19 @@ fn positive_duration(raw: &str) -> Result<Duration, String> {
     }
 }
 
-impl Config {
-    pub fn expiry_settings(&self) -> crate::expiry::ExpirySettings {
-        crate::expiry::ExpirySettings {
-            warn_before: self.warn_before,
-            tick: self.tick_interval,
-            reconcile_schedule: self.reconcile_schedule.clone(),
-            webhook: self
-                .notify_webhook_url
-                .clone()
-                .map(|url| crate::expiry::WebhookSettings {
-                    url,
-                    secret: self.notify_webhook_secret.clone(),
-                    timeout: self.webhook_timeout,
-                    retry_base: self.webhook_retry_base,
-                    max_attempts: self.webhook_max_attempts,
-                }),
-        }
+fn webhook_url(raw: &str) -> Result<WebhookUrl, String> {
+    let url = reqwest::Url::parse(raw).map_err(|err| err.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("must be an http:// or https:// URL".to_owned());
     }
+    Ok(WebhookUrl::new(url))
+}
 
+impl Config {
     /// The API token from `API_TOKEN` or `API_TOKEN_FILE`, if either is set.
-    pub fn api_token(&self) -> anyhow::Result<Option<String>> {
+    pub fn api_token(&self) -> anyhow::Result<Option<SecretString>> {
         let token = match (&self.api_token, &self.api_token_file) {
-            (Some(token), _) => token.trim().to_owned(),
+            (Some(token), _) => token.expose_secret().trim().to_owned(),
             (None, Some(path)) => std::fs::read_to_string(path)
                 .map_err(|err| {
                     anyhow::anyhow!("cannot read API_TOKEN_FILE {}: {err}", path.display())
@@ -124,7 +204,7 @@ impl Config {
             (None, None) => return Ok(None),
         };
         anyhow::ensure!(!token.is_empty(), "the API token is empty");
-        Ok(Some(token))
+        Ok(Some(SecretString::from(token)))
     }
 
     /// Parses flags (and the environment), as `main` does; for tests.
@@ -134,5 +214,31 @@ impl Config {
         T: Into<std::ffi::OsString> + Clone,
     {
         Self::try_parse_from(args)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let config = Config::from_args([
+            "taskman",
+            "--database-url",
+            "mysql://taskman:hunter2@db:3306/taskman",
+            "--api-token",
+            "tok3n-secret",
+            "--notify-webhook-url",
+            "http://u:p@hooks.example/hook?token=SECRET",
+            "--notify-webhook-secret",
+            "hmac-secret",
+        ])
+        .unwrap();
+        let shown = format!("{config:?}");
+        for secret in ["hunter2", "tok3n-secret", "SECRET", "u:p", "hmac-secret"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("db:3306"), "{shown}");
     }
 }

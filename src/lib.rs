@@ -5,6 +5,8 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod expiry;
+pub mod metrics;
+pub mod server;
 pub mod service;
 pub mod store;
 pub mod telemetry;

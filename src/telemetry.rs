@@ -1,16 +1,36 @@
-//! Logging: `RUST_LOG` picks the level (default `info`).
+//! Logging: `RUST_LOG` picks the level (default `info`), `LOG_FORMAT` the
+//! format. Lines are written by a background thread, so that a slow
+//! terminal or pipe never holds a request up.
 
 use std::io::IsTerminal;
 
+use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
-pub fn init() {
+use crate::config::LogFormat;
+
+/// Installs the subscriber; keep the guard until exit, or the last lines
+/// may be lost.
+pub fn init(format: LogFormat) -> Option<WorkerGuard> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::stdout().is_terminal())
-        .try_init();
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        // Under a flood, drop log lines rather than block or grow without bound.
+        .lossy(true)
+        .finish(std::io::stderr());
+    let installed = match format {
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_target(false)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(writer)
+            .try_init(),
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(writer)
+            .try_init(),
+    };
+    installed.is_ok().then_some(guard)
 }
 
 /// Formats an error with its whole `source()` chain, for the log.

@@ -6,16 +6,14 @@
 
 use std::sync::Arc;
 
-use poem::http::StatusCode;
+use poem::http::{HeaderValue, header};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use poem_openapi::payload::Json;
-
-use super::problem::{ApiError, Problem};
+use super::problem::{Problem, ProblemKind};
 
 /// `Authorization: Bearer <token>`; required when the server runs with
 /// `API_TOKEN` (or `API_TOKEN_FILE`), ignored otherwise.
@@ -40,7 +38,10 @@ pub struct RequireToken {
 }
 
 impl RequireToken {
-    pub fn new(token: Option<&str>) -> Self {
+    pub fn new(token: Option<&secrecy::SecretString>) -> Self {
+        use secrecy::ExposeSecret;
+        let token = token.map(|t| t.expose_secret().to_owned());
+        let token = token.as_deref();
         Self {
             digest: token.map(|t| Arc::new(Sha256::digest(t.as_bytes()).into())),
         }
@@ -63,8 +64,16 @@ pub struct RequireTokenEndpoint<E> {
     digest: Option<Arc<[u8; 32]>>,
 }
 
+/// Everything under `/v1` but the health check, and the metrics.
 fn is_protected(path: &str) -> bool {
-    path.starts_with("/v1/") && path != "/v1/health"
+    (path.starts_with("/v1/") && path != "/v1/health") || path == "/metrics"
+}
+
+/// The token of `Authorization: Bearer <token>`; the scheme is matched
+/// without regard to case (RFC 9110 §11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 impl<E: Endpoint> Endpoint for RequireTokenEndpoint<E> {
@@ -76,8 +85,8 @@ impl<E: Endpoint> Endpoint for RequireTokenEndpoint<E> {
         {
             let presented = req
                 .header("authorization")
-                .and_then(|value| value.strip_prefix("Bearer "))
-                .map(|token| Sha256::digest(token.trim().as_bytes()));
+                .and_then(bearer_token)
+                .map(|token| Sha256::digest(token.as_bytes()));
             let valid =
                 presented.is_some_and(|digest| bool::from(digest.as_slice().ct_eq(&expected[..])));
             if !valid {
@@ -100,6 +109,24 @@ fn unauthorized(token_was_sent: bool) -> Response {
             "this endpoint requires `Authorization: Bearer <token>`",
         )
     };
-    let problem = Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", detail);
-    ApiError::Unauthorized(Json(problem), challenge.to_owned()).into_response()
+    let mut response = Problem::new(ProblemKind::Unauthorized, None, detail).into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_matched_without_regard_to_case() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("BEARER  abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearerabc"), None);
+    }
 }

@@ -1,16 +1,19 @@
-//! The examples Swagger UI and the spec show for each wire type.
+//! The examples Swagger UI and the spec show. Times in request examples lie
+//! far ahead, so "Try it out" with the defaults creates a task that is not
+//! already expired.
 
-use poem_openapi::types::{Example, MaybeUndefined};
+use poem_openapi::types::{Example, MaybeUndefined, ToJSON};
+use serde_json::{Value, json};
 
-use super::json_string::JsonString;
 use super::notification_types::{DeliveryStateBody, KindBody, NotificationBody, NotificationPage};
-use super::problem::{FieldError, Problem};
+use super::problem::{FieldError, Problem, ProblemKind};
+use super::support::json_string::JsonString;
 use super::task_types::{
     DeleteResult, TaskBody, TaskInput, TaskList, TaskPage, TaskPatchInput, TaskReplacement,
     TaskReplacements,
 };
 use super::time::ApiTime;
-use crate::domain::Timestamp;
+use crate::domain::{TaskId, Timestamp};
 
 fn time(micros: i64) -> ApiTime {
     Timestamp::from_micros(micros)
@@ -18,9 +21,11 @@ fn time(micros: i64) -> ApiTime {
         .unwrap_or_else(|| ApiTime::from(Timestamp::now()))
 }
 
-/// 2026-01-01T02:00:00Z, 2025-12-30T09:00:00Z.
-const EXPIRY: i64 = 1_767_232_800_000_000;
-const CREATED: i64 = 1_767_085_200_000_000;
+/// 2099-12-01T10:00:00Z: an expiry for request examples.
+const EXPIRY: i64 = 4_099_716_000_000_000;
+/// 2026-11-28T09:00:00Z: when the example task was created.
+const CREATED: i64 = 1_795_856_400_000_000;
+const CURSOR: &str = "dDo0Mg";
 
 impl Example for TaskBody {
     fn example() -> Self {
@@ -29,8 +34,8 @@ impl Example for TaskBody {
             title: "Pay rent".into(),
             description: Some("Transfer to the landlord".into()),
             expiry_dt: Some(time(EXPIRY)),
-            create_dt: time(CREATED),
-            update_dt: time(CREATED),
+            create_dt: Some(time(CREATED)),
+            update_dt: Some(time(CREATED)),
         }
     }
 }
@@ -78,9 +83,10 @@ impl Example for TaskPage {
     fn example() -> Self {
         Self {
             tasks: vec![TaskBody::example()],
-            total: 1,
-            limit: 100,
+            limit: 1,
             offset: 0,
+            next_cursor: Some(CURSOR.into()),
+            total: None,
         }
     }
 }
@@ -101,17 +107,10 @@ impl Example for DeleteResult {
 
 impl Example for Problem {
     fn example() -> Self {
-        Self {
-            kind: "urn:taskman:problem:validation".into(),
-            title: "Bad Request".into(),
-            status: 400,
-            detail: "title: must not be empty or only white space".into(),
-            errors: vec![FieldError {
-                field: "title".into(),
-                message: "must not be empty or only white space".into(),
-            }],
-            missing_ids: Vec::new(),
-        }
+        Problem::invalid(vec![FieldError::new(
+            "title",
+            "must not be empty or only white space",
+        )])
     }
 }
 
@@ -137,9 +136,99 @@ impl Example for NotificationPage {
     fn example() -> Self {
         Self {
             notifications: vec![NotificationBody::example()],
-            total: 1,
-            limit: 100,
+            limit: 1,
             offset: 0,
+            next_cursor: Some(CURSOR.into()),
+            total: None,
         }
     }
+}
+
+/// The health check's body when the database is down.
+pub fn unhealthy() -> Value {
+    json!({"status": "unavailable", "database": "unavailable"})
+}
+
+/// An example of `kind` as operation `op` answers it.
+pub fn problem(op: &str, kind: ProblemKind) -> Value {
+    let id = || TaskId::from_db(42);
+    let example = match kind {
+        ProblemKind::BadRequest => match op {
+            "create_task" | "replace_task" | "replace_tasks" | "patch_task" => {
+                let field = if op == "replace_tasks" {
+                    "tasks[0].title"
+                } else {
+                    "title"
+                };
+                Problem::invalid(vec![FieldError::new(
+                    field,
+                    "must not be empty or only white space",
+                )])
+            }
+            "list_tasks" | "list_notifications" | "list_task_notifications" => {
+                Problem::invalid(vec![FieldError::new(
+                    "limit",
+                    super::support::parse_errors::expectation("limit"),
+                )])
+            }
+            "get_task" | "delete_task" => Problem::invalid(vec![FieldError::new(
+                "If-None-Match",
+                super::etag::EXPECTED,
+            )]),
+            "delete_tasks" => Problem::invalid(vec![FieldError::new(
+                "id",
+                "is not a parameter of this operation; it takes ids",
+            )]),
+            _ => Problem::invalid(vec![FieldError::new(
+                "verbose",
+                "is not a parameter of this operation, which takes none",
+            )]),
+        },
+        ProblemKind::Unauthorized => Problem::new(
+            kind,
+            None,
+            "this endpoint requires `Authorization: Bearer <token>`",
+        ),
+        ProblemKind::NotFound if op == "replace_tasks" => {
+            Problem::not_found(vec![TaskId::from_db(98), TaskId::from_db(99)])
+        }
+        ProblemKind::NotFound => Problem::not_found(vec![id()]),
+        ProblemKind::PreconditionFailed => Problem::new(
+            kind,
+            None,
+            "task 42 has changed since the version in If-Match; fetch it again",
+        ),
+        ProblemKind::Conflict => Problem::new(
+            kind,
+            None,
+            "the database refused the change; nothing was changed",
+        ),
+        ProblemKind::PayloadTooLarge => {
+            Problem::new(kind, None, "the request body is larger than 1048576 bytes")
+        }
+        ProblemKind::UnsupportedMediaType => Problem::new(
+            kind,
+            None,
+            "this operation does not take a body of type `text/plain`",
+        ),
+        ProblemKind::Unprocessable if op == "create_task" => {
+            super::problem::problem_of_store(&crate::store::StoreError::IdempotencyKeyReused)
+        }
+        ProblemKind::Unprocessable => Problem::about_fields(
+            kind,
+            "conflicting-items",
+            vec![FieldError::new(
+                "tasks[1].id",
+                "id 42 appears more than once",
+            )],
+        ),
+        ProblemKind::Internal => Problem::internal(),
+        ProblemKind::Unavailable if op == "stream_notifications" => {
+            Problem::unavailable("too many event streams are open; try again shortly")
+        }
+        ProblemKind::Unavailable => {
+            Problem::unavailable("the database did not answer in time; try again shortly")
+        }
+    };
+    example.to_json().unwrap_or_default()
 }

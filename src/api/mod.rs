@@ -1,56 +1,71 @@
 //! HTTP: typed endpoints, the generated spec and Swagger UI, error mapping.
+//! Handlers talk to the services only; what works around a gap in poem or
+//! poem-openapi lives in `support/`.
 
-// `ApiError` carries its whole problem body; errors are the cold path and
-// boxing would only move the allocation.
-#![allow(clippy::result_large_err)]
-
-mod allow;
 mod auth;
-mod body_limit;
 mod etag;
 mod examples;
 mod health;
-mod json_string;
+mod input;
+mod limits;
 mod notification_types;
 mod notifications;
+mod observe;
+pub mod operations;
+mod paging;
 pub mod problem;
-mod spec;
+mod support;
 mod task_types;
 mod tasks;
 mod time;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use poem::endpoint::make_sync;
-use poem::middleware::{CatchPanic, Tracing};
+use poem::middleware::{CatchPanic, Compression, Tracing};
 use poem::web::{Html, Redirect};
-use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route};
+use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, get};
 use poem_openapi::{OpenApiService, Tags};
-
+use secrecy::SecretString;
 use tokio::sync::watch;
 
-use crate::expiry::Delivery;
-use crate::service::TaskService;
-use crate::store::NotificationStore;
+use crate::metrics::Metrics;
+use crate::service::{NotificationService, TaskService};
+use crate::store::HealthCheck;
 
-pub use body_limit::MAX_BODY_BYTES;
 pub use notification_types::render as render_notification;
+pub use notifications::StreamLimits;
+pub use support::body_limit::MAX_BODY_BYTES;
 
 /// The page size of every listing when the client names none.
 const fn default_page_size() -> u32 {
     100
 }
 
-/// What the endpoints need.
+/// What the endpoints need, handed to them as `Data<&ApiState>`.
 #[derive(Clone)]
 pub struct ApiState {
     pub tasks: Arc<TaskService>,
-    pub notifications: Arc<dyn NotificationStore>,
-    pub feed: Arc<Delivery>,
+    pub notifications: Arc<NotificationService>,
+    pub health: Arc<dyn HealthCheck>,
+    pub streams: StreamLimits,
+    pub metrics: Arc<Metrics>,
     /// Turns true at shutdown; open event streams end then.
     pub shutdown: watch::Receiver<bool>,
-    /// With a token, every `/v1` endpoint but health requires it.
-    pub api_token: Option<String>,
+}
+
+/// How the HTTP layer guards itself.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// With a token, every `/v1` endpoint but health (and `/metrics`) requires it.
+    pub api_token: Option<SecretString>,
+    /// Log a line per request.
+    pub access_log: bool,
+    /// Requests handled at once; more get a fast 503.
+    pub max_in_flight: usize,
+    /// How long one request may take to its response head.
+    pub request_timeout: Duration,
 }
 
 #[derive(Tags)]
@@ -69,63 +84,86 @@ type Apis = (
     notifications::NotificationsApi,
 );
 
-fn openapi(state: ApiState) -> OpenApiService<Apis, ()> {
+fn openapi() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
-            health::HealthApi {
-                service: state.tasks.clone(),
-            },
-            tasks::TasksApi {
-                service: state.tasks.clone(),
-            },
-            notifications::NotificationsApi {
-                store: state.notifications,
-                tasks: state.tasks,
-                feed: state.feed,
-                shutdown: state.shutdown,
-            },
+            health::HealthApi,
+            tasks::TasksApi,
+            notifications::NotificationsApi,
         ),
         "taskman",
         env!("CARGO_PKG_VERSION"),
     )
     .description(
         "A small task service: tasks with a title, an optional description and an optional \
-         expiry. Every error answer is an RFC 9457 `application/problem+json` document.",
+         expiry, and a warning before each expiry. Every error answer is an RFC 9457 \
+         `application/problem+json` document.",
     )
 }
 
-/// The whole HTTP surface: `/v1/*`, `/openapi.json`, Swagger UI at `/docs`.
-pub fn routes(state: ApiState) -> impl Endpoint {
-    let require_token = auth::RequireToken::new(state.api_token.as_deref());
-    let api = openapi(state);
+/// The spec as served, without a database or a listener.
+pub fn spec() -> String {
+    support::spec::complete(&openapi().spec())
+}
+
+/// The spec as `taskman openapi` prints it (and `openapi/openapi.json`
+/// holds it): indented, keys sorted.
+pub fn spec_pretty() -> String {
+    let spec = spec();
+    serde_json::from_str::<serde_json::Value>(&spec)
+        .and_then(|value| serde_json::to_string_pretty(&value))
+        .unwrap_or(spec)
+}
+
+/// The whole HTTP surface: `/v1/*`, `/openapi.json`, Swagger UI at `/docs`,
+/// `/metrics`.
+pub fn routes(state: ApiState, settings: HttpSettings) -> impl Endpoint {
+    let api = openapi();
     let generated = api.spec();
-    let spec = spec::complete(&generated);
+    let spec = support::spec::complete(&generated);
     // Swagger UI embeds the spec in its page: give it the completed one.
     let docs = api.swagger_ui_html().replacen(&generated, &spec, 1);
-    let methods = Arc::new(spec::MethodTable::from_spec(&spec));
-    let serve_docs = make_sync(move |_| Html(docs.clone()));
-    Route::new()
+    let table = Arc::new(support::routes::RouteTable::from_spec(&spec));
+    let metrics = state.metrics.clone();
+    let health = state.health.clone();
+    let observed = state.metrics.clone();
+    let app = Route::new()
         .nest_no_strip("/v1", api)
         .at(
             "/openapi.json",
-            make_sync(move |_| {
+            get(make_sync(move |_| {
                 Response::builder()
                     .content_type("application/json; charset=utf-8")
                     .body(spec.clone())
-            }),
+            }))
+            .with(Compression::new()),
         )
-        .at("/docs", serve_docs)
+        .at(
+            "/docs",
+            get(make_sync(move |_| Html(docs.clone()))).with(Compression::new()),
+        )
+        .at("/favicon.ico", get(make_sync(|_| support::favicon())))
+        .at(
+            "/metrics",
+            get(make_sync(move |_| {
+                observe::render(&metrics, health.as_ref())
+            })),
+        )
         .at(
             "/",
-            make_sync(|_| Redirect::see_other("/docs").into_response()),
+            get(make_sync(|_| Redirect::see_other("/docs").into_response())),
         )
-        .with(body_limit::BodyLimit)
-        .with(require_token)
-        .catch_all_error(problem::problem_from_poem_error)
-        .with(allow::AllowHeader(methods))
-        .with(
-            CatchPanic::new()
-                .with_handler(|_| problem::problem_response(problem::ApiError::internal_problem())),
-        )
-        .with(Tracing)
+        .with(support::body_limit::BodyLimit)
+        .catch_all_error(support::parse_errors::catch_all)
+        .with(support::routes::CheckRoutes(table))
+        .with(auth::RequireToken::new(settings.api_token.as_ref()))
+        .data(state.clone())
+        .with(limits::RequestLimits::new(
+            settings.max_in_flight,
+            settings.request_timeout,
+            state.metrics.http.clone(),
+        ))
+        .with(observe::RecordRequests(observed))
+        .with(CatchPanic::new().with_handler(|_| problem::Problem::internal().into_response()));
+    app.with_if(settings.access_log, Tracing)
 }

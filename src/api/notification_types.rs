@@ -47,7 +47,8 @@ pub struct NotificationBody {
     pub delivery_state: DeliveryStateBody,
     /// Webhook attempts made so far.
     pub delivery_attempts: u32,
-    /// Why the last webhook attempt failed.
+    /// Why the last webhook attempt failed: the webhook's origin and the
+    /// kind of failure (never its path, query or credentials).
     #[oai(nullable)]
     pub last_delivery_error: Option<String>,
     /// When the webhook accepted it, in UTC.
@@ -96,8 +97,13 @@ pub fn render(notification: &Notification) -> String {
 pub struct NotificationPage {
     /// Newest first.
     pub notifications: Vec<NotificationBody>,
-    /// How many match, on all pages.
-    pub total: u64,
     pub limit: u32,
+    /// How many matching warnings were skipped (0 on a cursor page).
     pub offset: u64,
+    /// Pass as `cursor` for the next (older) page; `null` on the last page.
+    #[oai(nullable)]
+    pub next_cursor: Option<String>,
+    /// How many warnings match, on all pages; only with `count=true`.
+    #[oai(skip_serializing_if_is_none)]
+    pub total: Option<u64>,
 }

@@ -1,67 +1,110 @@
-//! `/v1/notifications`: the warning history and its live stream.
+//! `/v1/notifications`: the warning history and its live, resumable stream.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use futures_util::stream::BoxStream;
-use poem_openapi::OpenApi;
+use poem::web::Data;
+use poem::web::sse::Event;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::{EventStream, Json};
-use tokio::sync::watch;
-use tokio_stream::wrappers::BroadcastStream;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::ApiTags;
 use super::auth::ApiAuth;
-use super::notification_types::{NotificationBody, NotificationPage};
-use super::problem::ApiError;
-use crate::domain::TaskId;
-use crate::expiry::Delivery;
-use crate::service::TaskService;
-use crate::store::{NotificationStore, PageRequest};
+use super::notification_types::{NotificationBody, NotificationPage, render};
+use super::operations::{ListNotifications, ListTaskNotifications, StreamNotifications};
+use super::paging::{self, Listing};
+use super::problem::{ApiError, Problem};
+use super::support::event_stream::EventStreamBody;
+use super::support::headers::LastEventId;
+use super::{ApiState, ApiTags};
+use crate::domain::{Notification, NotificationFilter, Page, PageRequest, PageStart, TaskId};
+use crate::metrics::HttpMetrics;
 
-pub struct NotificationsApi {
-    pub store: Arc<dyn NotificationStore>,
-    pub tasks: Arc<TaskService>,
-    pub feed: Arc<Delivery>,
-    /// Turns true at shutdown, which ends every open stream.
-    pub shutdown: watch::Receiver<bool>,
+pub struct NotificationsApi;
+
+/// How many event streams may be open at once, and how often an idle one
+/// gets a keep-alive comment (which is also how a vanished client is found).
+#[derive(Clone)]
+pub struct StreamLimits {
+    permits: Arc<Semaphore>,
+    pub keep_alive: Duration,
 }
 
-/// Comments keep idle proxies from closing a quiet stream.
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
-
-impl NotificationsApi {
-    async fn page(
-        &self,
-        task_id: Option<TaskId>,
-        limit: u32,
-        offset: u64,
-    ) -> Result<NotificationPage, ApiError> {
-        let page = PageRequest { limit, offset };
-        let found = self.store.list_notifications(task_id, page).await?;
-        Ok(NotificationPage {
-            notifications: found.items.iter().map(NotificationBody::from).collect(),
-            total: found.total,
-            limit,
-            offset,
-        })
+impl StreamLimits {
+    pub fn new(max_streams: usize, keep_alive: Duration) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(max_streams)),
+            keep_alive,
+        }
     }
+}
+
+#[derive(ApiResponse)]
+enum NotificationPageResponse {
+    /// A page of warnings, newest first; `Link` points to the next one, if any.
+    #[oai(status = 200)]
+    Ok(
+        Json<NotificationPage>,
+        #[oai(header = "Link")] Option<String>,
+    ),
+}
+
+#[derive(ApiResponse)]
+enum Stream {
+    /// Server-Sent Events, one per new warning, until the client or the
+    /// server goes. A client that reconnects with `Last-Event-ID` first
+    /// gets every warning it missed, from the history.
+    #[oai(status = 200)]
+    Ok(EventStreamBody),
+}
+
+fn page_response(
+    request: &poem::Request,
+    found: Page<Notification>,
+    page: PageRequest,
+    filters: &str,
+) -> NotificationPageResponse {
+    let next_cursor = found
+        .next
+        .map(|after| paging::encode(Listing::Notifications, after, filters));
+    let link = next_cursor
+        .as_deref()
+        .map(|next| paging::next_link(request.uri().path(), request.uri().query(), next));
+    let offset = match page.start {
+        PageStart::Offset(offset) => offset,
+        PageStart::After(_) => 0,
+    };
+    NotificationPageResponse::Ok(
+        Json(NotificationPage {
+            notifications: found.items.iter().map(NotificationBody::from).collect(),
+            limit: page.limit,
+            offset,
+            next_cursor,
+            total: found.total,
+        }),
+        link,
+    )
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Notifications")]
 impl NotificationsApi {
     /// List expiry warnings
     ///
-    /// Every warning produced, newest first, optionally for one task.
+    /// Every warning produced, newest first, optionally for one task (also
+    /// one that has since been deleted).
     #[oai(
         path = "/notifications",
         method = "get",
         operation_id = "list_notifications"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn list_notifications(
         &self,
         _auth: ApiAuth,
+        state: Data<&ApiState>,
+        request: &poem::Request,
         /// Only this task's warnings.
         #[oai(validator(minimum(value = "1")))]
         task_id: Query<Option<i64>>,
@@ -71,26 +114,50 @@ impl NotificationsApi {
             validator(minimum(value = "1"), maximum(value = "1000"))
         )]
         limit: Query<u32>,
-        /// How many matching warnings to skip.
+        /// How many matching warnings to skip. Not with `cursor`.
         // A round bound: poem-openapi compares and prints bounds as f64.
         #[oai(
             default,
             validator(minimum(value = "0"), maximum(value = "1000000000000000"))
         )]
         offset: Query<u64>,
-    ) -> Result<Json<NotificationPage>, ApiError> {
+        /// Where the page starts: the `next_cursor` of the page before.
+        cursor: Query<Option<String>>,
+        /// Also count every matching warning (`total`); that reads them all.
+        #[oai(default)]
+        count: Query<bool>,
+    ) -> Result<NotificationPageResponse, ApiError<ListNotifications>> {
         let task_id = task_id
             .0
             .map(TaskId::parse)
             .transpose()
             .map_err(|err| ApiError::invalid_field("task_id", &err))?;
-        Ok(Json(self.page(task_id, limit.0, offset.0).await?))
+        let filters = paging::filter_key(&[task_id.map(|id| id.to_string())]);
+        let page = paging::page_request(
+            Listing::Notifications,
+            limit.0,
+            offset.0,
+            cursor.0.as_deref(),
+            count.0,
+            &filters,
+        )
+        .map_err(ApiError::invalid)?;
+        let found = state
+            .notifications
+            .list(NotificationFilter { task_id }, page)
+            .await?;
+        Ok(page_response(request, found, page, &filters))
     }
 
     /// Stream new expiry warnings
     ///
-    /// Server-Sent Events: one `data:` line of Notification JSON per new
-    /// warning, as it is produced. Past warnings are in `list_notifications`.
+    /// Server-Sent Events (`text/event-stream`): `retry:` first, then per
+    /// new warning one event whose `id:` is the notification's id and whose
+    /// `data:` is the Notification as JSON; comment lines keep an idle
+    /// connection alive. Reconnect with `Last-Event-ID` to get what was
+    /// missed meanwhile first (from the history), then live warnings, none
+    /// twice. Generated clients see the body as text: read it with an SSE
+    /// client (EventSource, `curl -N`, Python `httpx-sse`).
     #[oai(
         path = "/notifications/stream",
         method = "get",
@@ -99,32 +166,63 @@ impl NotificationsApi {
     async fn stream_notifications(
         &self,
         _auth: ApiAuth,
-    ) -> Result<EventStream<BoxStream<'static, NotificationBody>>, ApiError> {
-        let mut shutdown = self.shutdown.clone();
+        state: Data<&ApiState>,
+        /// Resume after this event id.
+        #[oai(name = "Last-Event-ID")]
+        last_event_id: LastEventId,
+    ) -> Result<Stream, ApiError<StreamNotifications>> {
+        let permit = state
+            .streams
+            .permits
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| {
+                state
+                    .metrics
+                    .http
+                    .shed
+                    .get_or_create(&crate::metrics::ShedLabels { limit: "streams" })
+                    .inc();
+                ApiError::new(Problem::unavailable(
+                    "too many event streams are open; try again shortly",
+                ))
+            })?;
+        let open = OpenStream::new(permit, state.metrics.http.clone());
+        let mut shutdown = state.shutdown.clone();
         let stopping = async move {
             let _ = shutdown.wait_for(|stopping| *stopping).await;
         };
-        let warnings = BroadcastStream::new(self.feed.subscribe())
-            // A lagging subscriber misses what it could not keep up with;
-            // the history still has it.
-            .filter_map(|item| async move { item.ok().map(|n| NotificationBody::from(&n)) })
+        let events = state
+            .notifications
+            .follow(last_event_id.0)
+            .map(move |notification| {
+                // Held by the stream: dropped, and counted down, with it.
+                let _open = &open;
+                Event::message(render(&notification)).id(notification.id.to_string())
+            })
             .take_until(stopping)
             .boxed();
-        Ok(EventStream::new(warnings).keep_alive(KEEP_ALIVE))
+        Ok(Stream::Ok(EventStreamBody::new(
+            events,
+            state.streams.keep_alive,
+        )))
     }
 
     /// List a task's expiry warnings
     ///
-    /// Newest first. The history outlives the task: a deleted task's
-    /// warnings are still listed; 404 only when there is neither.
+    /// Newest first. 404 once the task is deleted; its history stays
+    /// listed under `list_notifications` with `task_id`.
     #[oai(
         path = "/tasks/:id/notifications",
         method = "get",
         operation_id = "list_task_notifications"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn list_task_notifications(
         &self,
         _auth: ApiAuth,
+        state: Data<&ApiState>,
+        request: &poem::Request,
         /// The task's id.
         #[oai(validator(minimum(value = "1")))]
         id: Path<i64>,
@@ -134,19 +232,58 @@ impl NotificationsApi {
             validator(minimum(value = "1"), maximum(value = "1000"))
         )]
         limit: Query<u32>,
-        /// How many of the task's warnings to skip.
+        /// How many of the task's warnings to skip. Not with `cursor`.
         // A round bound: poem-openapi compares and prints bounds as f64.
         #[oai(
             default,
             validator(minimum(value = "0"), maximum(value = "1000000000000000"))
         )]
         offset: Query<u64>,
-    ) -> Result<Json<NotificationPage>, ApiError> {
+        /// Where the page starts: the `next_cursor` of the page before.
+        cursor: Query<Option<String>>,
+        /// Also count every warning of the task (`total`).
+        #[oai(default)]
+        count: Query<bool>,
+    ) -> Result<NotificationPageResponse, ApiError<ListTaskNotifications>> {
         let id = TaskId::parse(id.0).map_err(|err| ApiError::invalid_field("id", &err))?;
-        let page = self.page(Some(id), limit.0, offset.0).await?;
-        if page.total == 0 && self.tasks.get(id).await?.is_none() {
-            return Err(ApiError::not_found(vec![id]));
+        let filters = paging::filter_key(&[Some(id.to_string())]);
+        let page = paging::page_request(
+            Listing::Notifications,
+            limit.0,
+            offset.0,
+            cursor.0.as_deref(),
+            count.0,
+            &filters,
+        )
+        .map_err(ApiError::invalid)?;
+        let found = state
+            .notifications
+            .of_task(id, page)
+            .await?
+            .ok_or_else(|| ApiError::not_found(vec![id]))?;
+        Ok(page_response(request, found, page, &filters))
+    }
+}
+
+/// An open event stream: holds its place under the limit and counts itself
+/// in the metrics while it lives.
+struct OpenStream {
+    _permit: OwnedSemaphorePermit,
+    metrics: HttpMetrics,
+}
+
+impl OpenStream {
+    fn new(permit: OwnedSemaphorePermit, metrics: HttpMetrics) -> Self {
+        metrics.open_streams.inc();
+        Self {
+            _permit: permit,
+            metrics,
         }
-        Ok(Json(page))
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.metrics.open_streams.dec();
     }
 }

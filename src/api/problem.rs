@@ -1,15 +1,24 @@
-//! RFC 9457 problem details: the one shape of every error answer.
+//! RFC 9457 problem details: the one shape of every error answer, and
+//! [`ApiError`], an operation's error answer, which declares in the spec
+//! exactly the problems that operation can return (see `operations.rs`).
 
-use poem::http::StatusCode;
+use std::marker::PhantomData;
+
+use poem::http::{HeaderValue, StatusCode, header};
 use poem::{IntoResponse, Response};
-use poem_openapi::payload::Json;
+use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::{ApiResponse, Object};
 
+use super::operations::Operation;
 use crate::domain::{TaskId, ValidationError};
-use crate::store::StoreError;
+use crate::store::{StoreError, Unavailable};
 use crate::telemetry::DisplayChain;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// How long a client should wait before retrying after a 503.
+const RETRY_AFTER_SECONDS: u64 = 1;
 
 /// An RFC 9457 problem details object.
 #[derive(Object, Debug, Clone, PartialEq)]
@@ -24,35 +33,163 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong with this request, for a person to read.
     pub detail: String,
-    /// The request fields that were wrong, when the problem is about fields.
-    #[oai(default, skip_serializing_if_is_empty)]
+    /// The request fields that were wrong; empty when the problem is not
+    /// about fields. Always present.
     pub errors: Vec<FieldError>,
-    /// Task ids that do not exist, when the problem is about missing tasks.
-    #[oai(default, skip_serializing_if_is_empty)]
-    pub missing_ids: Vec<i64>,
+    /// Task ids that do not exist; only on a 404 about tasks.
+    #[oai(skip_serializing_if_is_none)]
+    pub missing_ids: Option<Vec<i64>>,
 }
 
 /// One invalid field of a request.
 #[derive(Object, Debug, Clone, PartialEq)]
 pub struct FieldError {
-    /// Where the field is, e.g. `title` or `tasks[2].expiry_dt`.
+    /// Where the field is: a body field (`title`, `tasks[2].expiry_dt`), a
+    /// query or path parameter (`limit`, `id`) or a header (`If-Match`).
     pub field: String,
-    /// What is wrong with it.
+    /// What is wrong with it, and what is expected.
     pub message: String,
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, err: &ValidationError) -> Self {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),
-            message: err.to_string(),
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, err: &ValidationError) -> Self {
+        Self::new(field, err.to_string())
+    }
+}
+
+/// The kinds of problem this API answers with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProblemKind {
+    BadRequest,
+    Unauthorized,
+    NotFound,
+    PreconditionFailed,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    Unprocessable,
+    Internal,
+    Unavailable,
+}
+
+impl ProblemKind {
+    pub const ALL: [Self; 10] = [
+        Self::BadRequest,
+        Self::Unauthorized,
+        Self::NotFound,
+        Self::PreconditionFailed,
+        Self::Conflict,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::Unprocessable,
+        Self::Internal,
+        Self::Unavailable,
+    ];
+
+    pub const fn status(self) -> StatusCode {
+        match self {
+            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    pub fn of_status(status: StatusCode) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.status() == status)
+    }
+
+    /// The response's description in the spec.
+    pub const fn description(self) -> &'static str {
+        match self {
+            Self::BadRequest => {
+                "The request is malformed: a parameter, header or body field is wrong, or \
+                 unknown; `errors` names each one"
+            }
+            Self::Unauthorized => {
+                "The server requires `Authorization: Bearer <token>` (API_TOKEN is set) and \
+                 the request has no valid one"
+            }
+            Self::NotFound => "No such task; `missing_ids` names every missing id",
+            Self::PreconditionFailed => {
+                "The task is no longer at a version `If-Match` names; nothing was changed"
+            }
+            Self::Conflict => "The database refused the change; nothing was changed",
+            Self::PayloadTooLarge => "The request body is over 1 MiB",
+            Self::UnsupportedMediaType => {
+                "The body is not of a media type this operation takes, or is encoded \
+                 (Content-Encoding)"
+            }
+            Self::Unprocessable => {
+                "Well-formed, but not possible: an id named twice in one request, or an \
+                 `Idempotency-Key` reused for a different task"
+            }
+            Self::Internal => "An unexpected fault; the details are in the server log",
+            Self::Unavailable => {
+                "The database is unreachable, cannot write, or did not answer in time, or \
+                 the server is at its limit; retry after `Retry-After` seconds"
+            }
+        }
+    }
+
+    fn urn(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad-request",
+            Self::Unauthorized => "unauthorized",
+            Self::NotFound => "task-not-found",
+            Self::PreconditionFailed => "precondition-failed",
+            Self::Conflict => "conflict",
+            Self::PayloadTooLarge => "payload-too-large",
+            Self::UnsupportedMediaType => "unsupported-media-type",
+            Self::Unprocessable => "unprocessable",
+            Self::Internal => "internal",
+            Self::Unavailable => "unavailable",
         }
     }
 }
 
 impl Problem {
+    /// A problem of this kind; `name` refines its type URN (e.g.
+    /// `validation` for a 400 about fields).
+    pub fn new(kind: ProblemKind, name: Option<&str>, detail: impl Into<String>) -> Self {
+        let status = kind.status();
+        Self {
+            kind: format!("urn:taskman:problem:{}", name.unwrap_or(kind.urn())),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            missing_ids: None,
+        }
+    }
+
+    /// `about:blank`, for answers about the route itself (404, 405).
+    pub fn blank(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            kind: "about:blank".to_owned(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            missing_ids: None,
+        }
+    }
+
     /// A problem whose detail lists the fields, which `errors` carries too.
-    fn about_fields(status: StatusCode, kind: &str, errors: Vec<FieldError>) -> Self {
+    pub fn about_fields(kind: ProblemKind, name: &str, errors: Vec<FieldError>) -> Self {
         let detail = errors
             .iter()
             .map(|e| format!("{}: {}", e.field, e.message))
@@ -60,85 +197,12 @@ impl Problem {
             .join("; ");
         Self {
             errors,
-            ..Self::new(status, kind, detail)
+            ..Self::new(kind, Some(name), detail)
         }
     }
 
-    pub(super) fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> Self {
-        Self {
-            kind: if kind == "about:blank" {
-                kind.to_owned()
-            } else {
-                format!("urn:taskman:problem:{kind}")
-            },
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: status.as_u16(),
-            detail: detail.into(),
-            errors: Vec::new(),
-            missing_ids: Vec::new(),
-        }
-    }
-}
-
-/// Every error an operation can answer with.
-#[derive(ApiResponse, Debug)]
-pub enum ApiError {
-    /// The request is malformed or breaks a rule; `errors` names the fields.
-    #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
-    /// `API_TOKEN` is set and the request has no valid bearer token.
-    #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>, #[oai(header = "WWW-Authenticate")] String),
-    /// No such task; `missing_ids` names every missing id.
-    #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
-    /// `If-Match` names a version the task is no longer at; nothing changed.
-    #[oai(status = 412, content_type = "application/problem+json")]
-    PreconditionFailed(Json<Problem>),
-    /// Well-formed, but the tasks conflict: a bulk replace names an id twice.
-    #[oai(status = 422, content_type = "application/problem+json")]
-    UnprocessableContent(Json<Problem>),
-    /// The request body is over 1 MiB.
-    #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
-    /// The request body is not JSON (`application/json`).
-    #[oai(status = 415, content_type = "application/problem+json")]
-    UnsupportedMediaType(Json<Problem>),
-    /// An unexpected fault; the details are in the server log.
-    #[oai(status = 500, content_type = "application/problem+json")]
-    Internal(Json<Problem>),
-    /// The database is unreachable or busy; try again shortly.
-    #[oai(status = 503, content_type = "application/problem+json")]
-    Unavailable(Json<Problem>),
-}
-
-impl ApiError {
     pub fn invalid(errors: Vec<FieldError>) -> Self {
-        Self::BadRequest(Json(Problem::about_fields(
-            StatusCode::BAD_REQUEST,
-            "validation",
-            errors,
-        )))
-    }
-
-    pub fn conflicting(errors: Vec<FieldError>) -> Self {
-        Self::UnprocessableContent(Json(Problem::about_fields(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "conflicting-items",
-            errors,
-        )))
-    }
-
-    pub fn invalid_field(field: &str, err: &ValidationError) -> Self {
-        Self::invalid(vec![FieldError::new(field, err)])
-    }
-
-    pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::BadRequest(Json(Problem::new(
-            StatusCode::BAD_REQUEST,
-            "bad-request",
-            detail,
-        )))
+        Self::about_fields(ProblemKind::BadRequest, "validation", errors)
     }
 
     pub fn not_found(ids: Vec<TaskId>) -> Self {
@@ -147,93 +211,242 @@ impl ApiError {
             [one] => format!("no task with id {one}"),
             many => format!("no tasks with ids {}", many.join(", ")),
         };
-        let mut problem = Problem::new(StatusCode::NOT_FOUND, "task-not-found", detail);
-        problem.missing_ids = ids.into_iter().map(TaskId::get).collect();
-        Self::NotFound(Json(problem))
-    }
-
-    pub fn unavailable() -> Self {
-        Self::Unavailable(Json(Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the database is unavailable; try again shortly",
-        )))
+        Self {
+            missing_ids: Some(ids.into_iter().map(TaskId::get).collect()),
+            ..Self::new(ProblemKind::NotFound, None, detail)
+        }
     }
 
     pub fn internal() -> Self {
-        Self::Internal(Json(Self::internal_problem()))
-    }
-
-    pub fn internal_problem() -> Problem {
-        Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+        Self::new(
+            ProblemKind::Internal,
+            None,
             "an unexpected error occurred; it has been logged",
         )
     }
+
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(ProblemKind::Unavailable, None, detail)
+    }
+
+    pub fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// The answer: this problem as `application/problem+json`, with the
+    /// headers its status calls for.
+    pub fn into_response(self) -> Response {
+        let status = self.status_code();
+        let body = self.to_json().unwrap_or_default().to_string();
+        let mut response = Response::builder()
+            .status(status)
+            .content_type(PROBLEM_CONTENT_TYPE)
+            .body(body);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
+        response
+    }
 }
 
-impl From<StoreError> for ApiError {
+/// A problem carried through a `poem::Error`: one raised while a request is
+/// parsed (a body, a header, a parameter), on its way to the operation's
+/// [`ApiError`], or an operation's answer on its way out. It renders
+/// itself, so the edge passes it through as it is.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.detail)]
+pub struct ProblemError(pub Problem);
+
+impl ProblemError {
+    pub fn into_poem(problem: Problem) -> poem::Error {
+        poem::Error::from(Self(problem))
+    }
+}
+
+impl poem::error::ResponseError for ProblemError {
+    fn status(&self) -> StatusCode {
+        self.0.status_code()
+    }
+
+    fn as_response(&self) -> Response {
+        self.0.clone().into_response()
+    }
+}
+
+impl<Op: Operation> From<ApiError<Op>> for poem::Error {
+    fn from(err: ApiError<Op>) -> Self {
+        ProblemError::into_poem(*err.problem)
+    }
+}
+
+/// An operation's error answer. `Op` says which problems it can be, and
+/// the spec lists exactly those; a problem outside the list is a bug,
+/// logged when it happens and caught by the contract tests.
+pub struct ApiError<Op> {
+    // Boxed: errors are the cold path, and `Result`s stay small.
+    problem: Box<Problem>,
+    operation: PhantomData<fn() -> Op>,
+}
+
+impl<Op> std::fmt::Debug for ApiError<Op> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.problem.fmt(f)
+    }
+}
+
+impl<Op: Operation> ApiError<Op> {
+    pub fn new(problem: Problem) -> Self {
+        let declared = ProblemKind::of_status(problem.status_code())
+            .is_some_and(|kind| Op::PROBLEMS.contains(&kind));
+        if !declared {
+            tracing::error!(
+                operation = Op::ID,
+                status = problem.status,
+                "an operation answered a problem its spec does not declare"
+            );
+        }
+        Self {
+            problem: Box::new(problem),
+            operation: PhantomData,
+        }
+    }
+
+    pub fn invalid(errors: Vec<FieldError>) -> Self {
+        Self::new(Problem::invalid(errors))
+    }
+
+    pub fn invalid_field(field: &str, err: &ValidationError) -> Self {
+        Self::invalid(vec![FieldError::invalid(field, err)])
+    }
+
+    pub fn not_found(ids: Vec<TaskId>) -> Self {
+        Self::new(Problem::not_found(ids))
+    }
+
+    pub fn problem(&self) -> &Problem {
+        &self.problem
+    }
+}
+
+impl<Op: Operation> From<StoreError> for ApiError<Op> {
     fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::NotFound(ids) => Self::not_found(ids),
-            StoreError::PreconditionFailed(id) => Self::PreconditionFailed(Json(Problem::new(
-                StatusCode::PRECONDITION_FAILED,
-                "precondition-failed",
-                format!("task {id} has changed since the version in If-Match; fetch it again"),
-            ))),
-            StoreError::Unavailable(_) => {
-                tracing::warn!(error = %DisplayChain(&err), "database unavailable");
-                Self::unavailable()
-            }
-            StoreError::Database(_) | StoreError::Corrupt(_) => {
-                tracing::error!(error = %DisplayChain(&err), "store failure");
-                Self::internal()
-            }
+        Self::new(problem_of_store(&err))
+    }
+}
+
+impl<Op: Operation> From<Problem> for ApiError<Op> {
+    fn from(problem: Problem) -> Self {
+        Self::new(problem)
+    }
+}
+
+/// How a store error is told to the client; internals go to the log only.
+pub fn problem_of_store(err: &StoreError) -> Problem {
+    match err {
+        StoreError::NotFound(ids) => Problem::not_found(ids.clone()),
+        StoreError::PreconditionFailed(id) => Problem::new(
+            ProblemKind::PreconditionFailed,
+            None,
+            format!("task {id} has changed since the version in If-Match; fetch it again"),
+        ),
+        StoreError::IdempotencyKeyReused => Problem::about_fields(
+            ProblemKind::Unprocessable,
+            "idempotency-key-reused",
+            vec![FieldError::new(
+                "Idempotency-Key",
+                "was used before for a create with other content; use a new key for a new task",
+            )],
+        ),
+        StoreError::Refused(_) => {
+            tracing::warn!(error = %DisplayChain(err), "the database refused a write");
+            Problem::new(
+                ProblemKind::Conflict,
+                None,
+                "the database refused the change; nothing was changed",
+            )
+        }
+        StoreError::Unavailable { reason, .. } => {
+            tracing::warn!(error = %DisplayChain(err), "database unavailable");
+            let detail = match reason {
+                Unavailable::TimedOut => "the database did not answer in time; try again shortly",
+                Unavailable::Unreachable => "the database is unreachable; try again shortly",
+                Unavailable::Contended => "the database is too busy; try again shortly",
+                Unavailable::CannotWrite => {
+                    "the database cannot write now (disk full or read-only); nothing was \
+                     changed; try again later"
+                }
+            };
+            Problem::unavailable(detail)
+        }
+        StoreError::Database(_) => {
+            tracing::error!(error = %DisplayChain(err), "store failure");
+            Problem::internal()
         }
     }
 }
 
-/// Turns the errors that poem and poem-openapi raise themselves (bad JSON,
-/// wrong types, unknown routes, wrong methods, oversized bodies) into the
-/// same problem body as our own.
-pub async fn problem_from_poem_error(err: poem::Error) -> Response {
-    if err.is_from_response() {
-        // Already one of our own answers, e.g. an `ApiError` from a handler.
-        return err.into_response();
+impl<Op: Operation> IntoResponse for ApiError<Op> {
+    fn into_response(self) -> Response {
+        (*self.problem).into_response()
     }
-    let status = err.status();
-    if status.is_server_error() {
-        tracing::error!(error = %err, "request failed");
-    }
-    let (kind, detail) = match status {
-        StatusCode::NOT_FOUND => ("about:blank", "no such resource".to_owned()),
-        StatusCode::METHOD_NOT_ALLOWED => (
-            "about:blank",
-            "this method is not allowed on this resource".to_owned(),
-        ),
-        StatusCode::INTERNAL_SERVER_ERROR => (
-            "internal",
-            "an unexpected error occurred; it has been logged".to_owned(),
-        ),
-        _ if err.is::<poem_openapi::error::ParsePathError>() => (
-            "bad-request",
-            "the task id in the path must be a positive integer".to_owned(),
-        ),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", err.to_string()),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", err.to_string()),
-        _ if status.is_client_error() => ("bad-request", err.to_string()),
-        _ => ("about:blank", err.to_string()),
-    };
-    problem_response(Problem::new(status, kind, detail))
 }
 
+impl<Op: Operation> ApiResponse for ApiError<Op> {
+    const BAD_REQUEST_HANDLER: bool = true;
+
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: Op::PROBLEMS
+                .iter()
+                .map(|kind| MetaResponse {
+                    description: kind.description(),
+                    status: Some(kind.status().as_u16()),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: PROBLEM_CONTENT_TYPE,
+                        schema: <Problem as Type>::schema_ref(),
+                    }],
+                    headers: headers_of(*kind),
+                })
+                .collect(),
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        <Problem as Type>::register(registry);
+    }
+
+    fn from_parse_request_error(err: poem::Error) -> Self {
+        Self::new(super::support::parse_errors::problem_of(&err))
+    }
+}
+
+fn headers_of(kind: ProblemKind) -> Vec<MetaHeader> {
+    let header = |name: &str, description: &str, schema| MetaHeader {
+        name: name.to_owned(),
+        description: Some(description.to_owned()),
+        required: true,
+        deprecated: false,
+        schema,
+    };
+    match kind {
+        ProblemKind::Unauthorized => vec![header(
+            "WWW-Authenticate",
+            "`Bearer realm=\"taskman\"`",
+            <String as Type>::schema_ref(),
+        )],
+        ProblemKind::Unavailable => vec![header(
+            "Retry-After",
+            "Seconds to wait before trying again",
+            <u64 as Type>::schema_ref(),
+        )],
+        _ => Vec::new(),
+    }
+}
+
+/// A problem answer outside any operation (middleware, routing).
 pub fn problem_response(problem: Problem) -> Response {
-    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = poem_openapi::types::ToJSON::to_json(&problem).unwrap_or_default();
-    Response::builder()
-        .status(status)
-        .content_type(PROBLEM_CONTENT_TYPE)
-        .body(body.to_string())
-        .into_response()
+    problem.into_response()
 }

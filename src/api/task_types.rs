@@ -1,19 +1,23 @@
-//! The task wire types and their conversion to and from the domain.
+//! The task wire types, and how request bodies become domain values.
 
 use poem_openapi::Object;
 use poem_openapi::types::MaybeUndefined;
+use serde_json::Value;
 
-use super::json_string::{DescriptionText, TitleText};
-use super::problem::{ApiError, FieldError};
+use super::input::{self, read_object};
+use super::problem::FieldError;
+use super::support::json_body::RequestBody;
+use super::support::json_string::{DescriptionText, TitleText};
 use super::time::ApiTime;
-use crate::domain::{
-    Description, Task, TaskDraft, TaskId, TaskPatch, Timestamp, Title, ValidationError,
-};
+use crate::domain::{Task, TaskDraft, TaskId, TaskPatch};
 
 /// The most tasks one bulk request may name.
 pub const MAX_BULK: usize = 1000;
 
-/// A stored task.
+/// A stored task. Everything the service wrote is here as written; a row
+/// another tool wrote is served as faithfully as JSON allows: a missing
+/// title as `""`, and a time that cannot be read as `null` (the server
+/// logs which row).
 #[derive(Object, Debug, Clone)]
 #[oai(rename = "Task", example)]
 pub struct TaskBody {
@@ -25,10 +29,14 @@ pub struct TaskBody {
     /// When the task expires, in UTC.
     #[oai(nullable)]
     pub expiry_dt: Option<ApiTime>,
-    /// When the task was created, in UTC.
-    pub create_dt: ApiTime,
-    /// When the task was last changed, in UTC.
-    pub update_dt: ApiTime,
+    /// When the task was created, in UTC (`null` only for a row another
+    /// tool wrote with a date that cannot be read).
+    #[oai(nullable)]
+    pub create_dt: Option<ApiTime>,
+    /// When the task was last changed, in UTC: its version, as in `ETag`
+    /// (`null` only as for `create_dt`).
+    #[oai(nullable)]
+    pub update_dt: Option<ApiTime>,
 }
 
 impl From<Task> for TaskBody {
@@ -38,17 +46,18 @@ impl From<Task> for TaskBody {
             title: task.title.as_str().to_owned(),
             description: task.description.map(|d| d.as_str().to_owned()),
             expiry_dt: task.expiry_dt.map(ApiTime::from),
-            create_dt: task.create_dt.into(),
-            update_dt: task.update_dt.into(),
+            create_dt: task.create_dt.map(ApiTime::from),
+            update_dt: task.update_dt.map(ApiTime::from),
         }
     }
 }
 
-/// A new task, or the full replacement of one. Unknown fields are rejected.
+/// A new task, or the full replacement of one. Unknown fields are refused.
 #[derive(Object, Debug, Clone)]
-#[oai(rename = "TaskInput", example, deny_unknown_fields)]
+#[oai(rename = "TaskInput", example)]
 pub struct TaskInput {
-    /// 1 to 255 characters; white space around it is removed.
+    /// 1 to 255 characters, no control characters; white space around it
+    /// is removed.
     pub title: TitleText,
     /// Free text of up to 65,535 bytes (UTF-8), stored verbatim.
     #[oai(nullable)]
@@ -58,14 +67,23 @@ pub struct TaskInput {
     pub expiry_dt: Option<ApiTime>,
 }
 
+impl RequestBody for TaskInput {
+    type Parsed = TaskDraft;
+
+    fn parse(value: Value) -> Result<TaskDraft, Vec<FieldError>> {
+        read_object(value, input::draft)
+    }
+}
+
 /// One task of a bulk replace: its id and its full new content.
 #[derive(Object, Debug, Clone)]
-#[oai(rename = "TaskReplacement", example, deny_unknown_fields)]
+#[oai(rename = "TaskReplacement", example)]
 pub struct TaskReplacement {
     /// The id of an existing task.
     #[oai(validator(minimum(value = "1")))]
     pub id: i64,
-    /// 1 to 255 characters; white space around it is removed.
+    /// 1 to 255 characters, no control characters; white space around it
+    /// is removed.
     pub title: TitleText,
     /// Free text of up to 65,535 bytes (UTF-8), stored verbatim.
     #[oai(nullable)]
@@ -78,9 +96,10 @@ pub struct TaskReplacement {
 /// A JSON merge patch of a task: an absent field stays as it is, `null`
 /// clears `description` or `expiry_dt`. `title` may not be null.
 #[derive(Object, Debug, Clone)]
-#[oai(rename = "TaskPatch", example, deny_unknown_fields)]
+#[oai(rename = "TaskPatch", example)]
 pub struct TaskPatchInput {
-    /// 1 to 255 characters; white space around it is removed.
+    /// 1 to 255 characters, no control characters; white space around it
+    /// is removed.
     pub title: MaybeUndefined<TitleText>,
     /// Free text of up to 65,535 bytes, or `null` to clear it.
     #[oai(nullable)]
@@ -90,13 +109,75 @@ pub struct TaskPatchInput {
     pub expiry_dt: MaybeUndefined<ApiTime>,
 }
 
+impl RequestBody for TaskPatchInput {
+    type Parsed = TaskPatch;
+
+    fn parse(value: Value) -> Result<TaskPatch, Vec<FieldError>> {
+        read_object(value, input::patch)
+    }
+}
+
 /// The body of a bulk replace.
 #[derive(Object, Debug, Clone)]
-#[oai(rename = "TaskReplacements", example, deny_unknown_fields)]
+#[oai(rename = "TaskReplacements", example)]
 pub struct TaskReplacements {
     /// At most 1,000 tasks, each id at most once (a repeated id is 422).
     #[oai(validator(max_items = 1000))]
     pub tasks: Vec<TaskReplacement>,
+}
+
+/// A bulk replace as read: the items, or the ids named more than once.
+pub enum Replacements {
+    Unique(Vec<(TaskId, TaskDraft)>),
+    /// Well-formed, but one id twice: 422, not 400 (JSON Schema cannot
+    /// say "unique by id").
+    Repeated(Vec<FieldError>),
+}
+
+impl RequestBody for TaskReplacements {
+    type Parsed = Replacements;
+
+    fn parse(value: Value) -> Result<Replacements, Vec<FieldError>> {
+        let items = read_object(value, |fields| {
+            let items = fields.array("tasks")?;
+            let mut ok = true;
+            let mut read = Vec::with_capacity(items.len());
+            if items.len() > MAX_BULK {
+                fields.report("tasks", format!("must hold at most {MAX_BULK} tasks"));
+                return None;
+            }
+            for (index, item) in items.into_iter().enumerate() {
+                let prefix = format!("tasks[{index}].");
+                let parsed = fields.nested(item, &prefix, |item| {
+                    let id = item.id();
+                    let draft = input::draft(item);
+                    Some((id?, draft?))
+                });
+                match parsed {
+                    Some(pair) => read.push(pair),
+                    None => ok = false,
+                }
+            }
+            ok.then_some(read)
+        })?;
+        let mut seen = std::collections::HashSet::new();
+        let repeated: Vec<FieldError> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, (id, _))| !seen.insert(*id))
+            .map(|(index, (id, _))| {
+                FieldError::new(
+                    format!("tasks[{index}].id"),
+                    format!("id {id} appears more than once"),
+                )
+            })
+            .collect();
+        Ok(if repeated.is_empty() {
+            Replacements::Unique(items)
+        } else {
+            Replacements::Repeated(repeated)
+        })
+    }
 }
 
 /// A page of tasks.
@@ -105,10 +186,15 @@ pub struct TaskReplacements {
 pub struct TaskPage {
     /// The tasks of this page, by id ascending.
     pub tasks: Vec<TaskBody>,
-    /// How many tasks match the filters, on all pages.
-    pub total: u64,
     pub limit: u32,
+    /// How many matching tasks were skipped (0 on a cursor page).
     pub offset: u64,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
+    pub next_cursor: Option<String>,
+    /// How many tasks match, on all pages; only with `count=true`.
+    #[oai(skip_serializing_if_is_none)]
+    pub total: Option<u64>,
 }
 
 /// Tasks written by a bulk request.
@@ -123,157 +209,4 @@ pub struct TaskList {
 #[oai(rename = "DeleteResult", example)]
 pub struct DeleteResult {
     pub deleted: u64,
-}
-
-/// Collects every field error of a request before answering, so a client
-/// sees all its mistakes at once.
-#[derive(Default)]
-struct Fields {
-    errors: Vec<FieldError>,
-}
-
-impl Fields {
-    fn check<T>(
-        &mut self,
-        field: impl Into<String>,
-        result: Result<T, ValidationError>,
-    ) -> Option<T> {
-        result
-            .map_err(|err| self.errors.push(FieldError::new(field, &err)))
-            .ok()
-    }
-
-    fn finish<T>(self, value: Option<T>) -> Result<T, ApiError> {
-        match value {
-            Some(value) if self.errors.is_empty() => Ok(value),
-            _ => Err(ApiError::invalid(self.errors)),
-        }
-    }
-}
-
-fn parse_time(time: ApiTime) -> Result<Timestamp, ValidationError> {
-    time.to_timestamp()
-}
-
-fn draft(
-    fields: &mut Fields,
-    prefix: &str,
-    title: &TitleText,
-    description: Option<DescriptionText>,
-    expiry_dt: Option<ApiTime>,
-) -> Option<TaskDraft> {
-    let title = fields.check(format!("{prefix}title"), Title::parse(&title.0));
-    let description = fields.check(
-        format!("{prefix}description"),
-        description.map(|d| Description::parse(d.0)).transpose(),
-    );
-    let expiry_dt = fields.check(
-        format!("{prefix}expiry_dt"),
-        expiry_dt.map(parse_time).transpose(),
-    );
-    Some(TaskDraft {
-        title: title?,
-        description: description?,
-        expiry_dt: expiry_dt?,
-    })
-}
-
-impl TryFrom<TaskInput> for TaskDraft {
-    type Error = ApiError;
-
-    fn try_from(input: TaskInput) -> Result<Self, ApiError> {
-        let mut fields = Fields::default();
-        let value = draft(
-            &mut fields,
-            "",
-            &input.title,
-            input.description,
-            input.expiry_dt,
-        );
-        fields.finish(value)
-    }
-}
-
-impl TryFrom<TaskPatchInput> for TaskPatch {
-    type Error = ApiError;
-
-    fn try_from(input: TaskPatchInput) -> Result<Self, ApiError> {
-        let mut fields = Fields::default();
-        let title = fields.check(
-            "title",
-            match &input.title {
-                MaybeUndefined::Undefined => Ok(None),
-                MaybeUndefined::Null => Err(ValidationError::Required),
-                MaybeUndefined::Value(title) => Title::parse(&title.0).map(Some),
-            },
-        );
-        let description = fields.check(
-            "description",
-            maybe(input.description)
-                .map(|d| d.map(|d| Description::parse(d.0)).transpose())
-                .transpose(),
-        );
-        let expiry_dt = fields.check(
-            "expiry_dt",
-            maybe(input.expiry_dt)
-                .map(|t| t.map(parse_time).transpose())
-                .transpose(),
-        );
-        let value = (|| {
-            Some(TaskPatch {
-                title: title?,
-                description: description?,
-                expiry_dt: expiry_dt?,
-            })
-        })();
-        fields.finish(value)
-    }
-}
-
-/// Absent → `None`, `null` → `Some(None)`, a value → `Some(Some(v))`.
-fn maybe<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
-}
-
-impl TaskReplacements {
-    /// Validates every item (400), then that no id appears twice (422:
-    /// JSON Schema cannot say "unique by id", so it is its own status).
-    pub fn into_domain(self) -> Result<Vec<(TaskId, TaskDraft)>, ApiError> {
-        let mut fields = Fields::default();
-        let mut items = Vec::with_capacity(self.tasks.len());
-        for (index, item) in self.tasks.into_iter().enumerate() {
-            let prefix = format!("tasks[{index}].");
-            let id = fields.check(format!("{prefix}id"), TaskId::parse(item.id));
-            let draft = draft(
-                &mut fields,
-                &prefix,
-                &item.title,
-                item.description,
-                item.expiry_dt,
-            );
-            if let (Some(id), Some(draft)) = (id, draft) {
-                items.push((id, draft));
-            }
-        }
-        let items = fields.finish(Some(items))?;
-        let mut seen = std::collections::HashSet::new();
-        let repeated: Vec<FieldError> = items
-            .iter()
-            .enumerate()
-            .filter(|(_, (id, _))| !seen.insert(*id))
-            .map(|(index, (id, _))| FieldError {
-                field: format!("tasks[{index}].id"),
-                message: format!("id {id} appears more than once"),
-            })
-            .collect();
-        if repeated.is_empty() {
-            Ok(items)
-        } else {
-            Err(ApiError::conflicting(repeated))
-        }
-    }
 }

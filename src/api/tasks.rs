@@ -1,31 +1,35 @@
 //! `/v1/tasks`: create, list, read, replace, patch and delete, singly and in bulk.
 
-use std::sync::Arc;
-
-use poem_openapi::param::{Header, Path, Query};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, OpenApi};
+use poem_openapi::{ApiRequest, ApiResponse, OpenApi};
 
-use super::ApiTags;
 use super::auth::ApiAuth;
-use super::etag::{etag, if_match, none_match};
-use super::problem::ApiError;
+use super::etag::{etag, none_match, precondition};
+use super::operations::{
+    CreateTask, DeleteTask, DeleteTasks, GetTask, ListTasks, PatchTask, ReplaceTask, ReplaceTasks,
+};
+use super::paging::{self, Listing};
+use super::problem::{ApiError, FieldError, Problem, ProblemKind};
+use super::support::headers::{IdempotencyKeyHeader, TagListHeader};
+use super::support::json_body::{JsonBody, MergePatchBody};
 use super::task_types::{
-    DeleteResult, MAX_BULK, TaskBody, TaskInput, TaskList, TaskPage, TaskPatchInput,
+    DeleteResult, MAX_BULK, Replacements, TaskBody, TaskInput, TaskList, TaskPage, TaskPatchInput,
     TaskReplacements,
 };
 use super::time::ApiTime;
-use crate::domain::{TaskDraft, TaskId, TaskPatch};
-use crate::service::TaskService;
-use crate::store::{PageRequest, TaskFilter};
+use super::{ApiState, ApiTags};
+use crate::domain::{Task, TaskFilter, TaskId, Timestamp};
+use crate::store::Created;
 
-pub struct TasksApi {
-    pub service: Arc<TaskService>,
-}
+pub struct TasksApi;
 
 #[derive(ApiResponse)]
 enum CreatedTask {
     /// The task was created; `Location` is its URL, `ETag` its version.
+    /// A retry with the same `Idempotency-Key` and content gets this same
+    /// answer again, and no second task is made.
     #[oai(status = 201)]
     Created(
         Json<TaskBody>,
@@ -41,8 +45,8 @@ enum OneTask {
     Ok(Json<TaskBody>, #[oai(header = "ETag")] String),
 }
 
-impl From<crate::domain::Task> for OneTask {
-    fn from(task: crate::domain::Task) -> Self {
+impl From<Task> for OneTask {
+    fn from(task: Task) -> Self {
         let tag = etag(&task);
         Self::Ok(Json(task.into()), tag)
     }
@@ -59,47 +63,62 @@ enum ReadTask {
 }
 
 #[derive(ApiResponse)]
+enum TaskPageResponse {
+    /// A page of tasks; `Link` points to the next one, if any.
+    #[oai(status = 200)]
+    Ok(Json<TaskPage>, #[oai(header = "Link")] Option<String>),
+}
+
+#[derive(ApiResponse)]
 enum DeletedTask {
     /// The task was deleted.
     #[oai(status = 204)]
     NoContent,
 }
 
-fn task_id(raw: i64) -> Result<TaskId, ApiError> {
-    TaskId::parse(raw).map_err(|err| ApiError::invalid_field("id", &err))
+/// A merge patch, as `application/json` or `application/merge-patch+json`.
+#[derive(ApiRequest)]
+enum PatchBody {
+    Json(JsonBody<TaskPatchInput>),
+    MergePatch(MergePatchBody<TaskPatchInput>),
+}
+
+fn task_id<Op: super::operations::Operation>(
+    raw: i64,
+    field: &str,
+) -> Result<TaskId, ApiError<Op>> {
+    TaskId::parse(raw).map_err(|err| ApiError::invalid_field(field, &err))
+}
+
+fn time_param<Op: super::operations::Operation>(
+    name: &str,
+    value: Option<ApiTime>,
+) -> Result<Option<Timestamp>, ApiError<Op>> {
+    value
+        .map(ApiTime::to_timestamp)
+        .transpose()
+        .map_err(|err| ApiError::invalid_field(name, &err))
 }
 
 /// Every id of every `ids` parameter, comma-separated or repeated.
-fn ids_in_query(query: &str) -> Result<Vec<TaskId>, ApiError> {
+/// (poem-openapi reads only the first `ids` of a non-exploded list.)
+fn ids_in_query(query: &str) -> Result<Vec<TaskId>, ApiError<DeleteTasks>> {
+    let expected = super::support::parse_errors::expectation("ids");
+    let refuse = || ApiError::invalid(vec![FieldError::new("ids", expected)]);
     let mut ids = Vec::new();
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         if name != "ids" {
             continue;
         }
         for raw in value.split(',') {
-            let id = raw
-                .trim()
-                .parse::<i64>()
-                .map_err(|_| ApiError::bad_request(format!("ids: {raw:?} is not an integer")))?;
-            ids.push(task_id(id)?);
+            let id = raw.trim().parse::<i64>().map_err(|_| refuse())?;
+            ids.push(task_id::<DeleteTasks>(id, "ids")?);
         }
     }
-    if ids.len() > MAX_BULK {
-        return Err(ApiError::bad_request(format!(
-            "ids: at most {MAX_BULK} ids"
-        )));
+    if ids.is_empty() || ids.len() > MAX_BULK {
+        return Err(refuse());
     }
     Ok(ids)
-}
-
-fn time_param(
-    name: &str,
-    value: Option<ApiTime>,
-) -> Result<Option<crate::domain::Timestamp>, ApiError> {
-    value
-        .map(ApiTime::to_timestamp)
-        .transpose()
-        .map_err(|err| ApiError::invalid_field(name, &err))
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Tasks")]
@@ -107,55 +126,98 @@ impl TasksApi {
     /// List tasks
     ///
     /// Tasks by id ascending, a page at a time, optionally only those whose
-    /// expiry falls in `[expires_after, expires_before)`.
+    /// expiry falls in `[expires_after, expires_before)`. Page with
+    /// `cursor` (from `next_cursor`): each page costs the same however deep
+    /// it is, and inserts or deletes meanwhile never shift it. `offset`
+    /// still works, but the database walks past every skipped task.
     #[oai(path = "/tasks", method = "get", operation_id = "list_tasks")]
+    #[allow(clippy::too_many_arguments)]
     async fn list_tasks(
         &self,
         _auth: ApiAuth,
+        state: Data<&ApiState>,
+        request: &poem::Request,
         /// Page size.
         #[oai(
             default = "super::default_page_size",
             validator(minimum(value = "1"), maximum(value = "1000"))
         )]
         limit: Query<u32>,
-        /// How many matching tasks to skip.
+        /// How many matching tasks to skip. Not with `cursor`.
         // A round bound: poem-openapi compares and prints bounds as f64.
         #[oai(
             default,
             validator(minimum(value = "0"), maximum(value = "1000000000000000"))
         )]
         offset: Query<u64>,
+        /// Where the page starts: the `next_cursor` of the page before.
+        cursor: Query<Option<String>>,
+        /// Also count every matching task (`total`); that reads them all.
+        #[oai(default)]
+        count: Query<bool>,
         /// Only tasks that expire strictly before this time (RFC 3339 with an offset).
         expires_before: Query<Option<ApiTime>>,
         /// Only tasks that expire at or after this time (RFC 3339 with an offset).
         expires_after: Query<Option<ApiTime>>,
-    ) -> Result<Json<TaskPage>, ApiError> {
+    ) -> Result<TaskPageResponse, ApiError<ListTasks>> {
         let filter = TaskFilter {
             expires_before: time_param("expires_before", expires_before.0)?,
             expires_after: time_param("expires_after", expires_after.0)?,
         };
-        let page = PageRequest {
-            limit: limit.0,
-            offset: offset.0,
+        let filters = paging::filter_key(&[
+            filter.expires_after.map(|t| t.to_string()),
+            filter.expires_before.map(|t| t.to_string()),
+        ]);
+        let page = paging::page_request(
+            Listing::Tasks,
+            limit.0,
+            offset.0,
+            cursor.0.as_deref(),
+            count.0,
+            &filters,
+        )
+        .map_err(ApiError::invalid)?;
+        let found = state.tasks.list(filter, page).await?;
+        let next_cursor = found
+            .next
+            .map(|after| paging::encode(Listing::Tasks, after, &filters));
+        let link = next_cursor
+            .as_deref()
+            .map(|next| paging::next_link(request.uri().path(), request.uri().query(), next));
+        let offset = match page.start {
+            crate::domain::PageStart::Offset(offset) => offset,
+            crate::domain::PageStart::After(_) => 0,
         };
-        let found = self.service.list(filter, page).await?;
-        Ok(Json(TaskPage {
-            tasks: found.items.into_iter().map(TaskBody::from).collect(),
-            total: found.total,
-            limit: page.limit,
-            offset: page.offset,
-        }))
+        Ok(TaskPageResponse::Ok(
+            Json(TaskPage {
+                tasks: found.items.into_iter().map(TaskBody::from).collect(),
+                limit: limit.0,
+                offset,
+                next_cursor,
+                total: found.total,
+            }),
+            link,
+        ))
     }
 
     /// Create a task
+    ///
+    /// With `Idempotency-Key`, a retry (same key, same content) gets the
+    /// first answer back instead of a second task, for 24 hours (see
+    /// `IDEMPOTENCY_TTL`); the same key with other content is 422.
     #[oai(path = "/tasks", method = "post", operation_id = "create_task")]
     async fn create_task(
         &self,
         _auth: ApiAuth,
-        body: Json<TaskInput>,
-    ) -> Result<CreatedTask, ApiError> {
-        let draft = TaskDraft::try_from(body.0)?;
-        let task = self.service.create(&draft).await?;
+        state: Data<&ApiState>,
+        /// A name for this create, unique per task you mean to make (e.g. a UUID).
+        #[oai(name = "Idempotency-Key")]
+        key: IdempotencyKeyHeader,
+        body: JsonBody<TaskInput>,
+    ) -> Result<CreatedTask, ApiError<CreateTask>> {
+        let task = match state.tasks.create(&body.0, key.0).await? {
+            Created::New(task) | Created::Replayed(task) => task,
+        };
         let location = format!("/v1/tasks/{}", task.id);
         let tag = etag(&task);
         Ok(CreatedTask::Created(Json(task.into()), location, tag))
@@ -164,28 +226,41 @@ impl TasksApi {
     /// Replace several tasks at once
     ///
     /// One transaction: if any id does not exist, nothing changes and the
-    /// answer is 404 naming every missing id.
+    /// answer is 404 naming every missing id. Each id at most once (422).
     #[oai(path = "/tasks", method = "put", operation_id = "replace_tasks")]
     async fn replace_tasks(
         &self,
         _auth: ApiAuth,
-        body: Json<TaskReplacements>,
-    ) -> Result<Json<TaskList>, ApiError> {
-        let items = body.0.into_domain()?;
-        let tasks = self.service.replace_many(&items).await?;
+        state: Data<&ApiState>,
+        body: JsonBody<TaskReplacements>,
+    ) -> Result<Json<TaskList>, ApiError<ReplaceTasks>> {
+        let items = match body.0 {
+            Replacements::Unique(items) => items,
+            Replacements::Repeated(errors) => {
+                return Err(ApiError::new(Problem::about_fields(
+                    ProblemKind::Unprocessable,
+                    "conflicting-items",
+                    errors,
+                )));
+            }
+        };
+        let tasks = state.tasks.replace_many(&items).await?;
         Ok(Json(TaskList {
             tasks: tasks.into_iter().map(TaskBody::from).collect(),
         }))
     }
 
-    /// Delete all tasks, or the listed ones
+    /// Delete the listed tasks, or all of them
     ///
-    /// Without `ids`, deletes every task. With `ids=1,2,3`, deletes those of
-    /// them that exist. Answers how many were deleted.
+    /// With `ids=1,2,3` (or `ids=1&ids=2`), deletes those of them that
+    /// exist. With no parameter at all, deletes every task. Any other
+    /// parameter (a typo such as `id=`) is refused, and so is a body: the
+    /// ids go in `ids`. Answers how many were deleted.
     #[oai(path = "/tasks", method = "delete", operation_id = "delete_tasks")]
     async fn delete_tasks(
         &self,
         _auth: ApiAuth,
+        state: Data<&ApiState>,
         request: &poem::Request,
         /// Comma-separated ids, at most 1,000 (`ids=1&ids=2` works too).
         // `default`: without it poem-openapi panics on an absent
@@ -193,12 +268,19 @@ impl TasksApi {
         // read from the raw query below, so a repeated `ids` is not ignored.
         #[oai(explode = false, default, validator(min_items = 1, max_items = 1000))]
         ids: Query<Option<Vec<i64>>>,
-    ) -> Result<Json<DeleteResult>, ApiError> {
+    ) -> Result<Json<DeleteResult>, ApiError<DeleteTasks>> {
+        if super::support::body_limit::has_body(request) {
+            return Err(ApiError::invalid(vec![FieldError::new(
+                "(body)",
+                "DELETE /v1/tasks takes no body; name the tasks in the `ids` parameter",
+            )]));
+        }
+        let query = request.uri().query().unwrap_or_default();
         let deleted = match ids.0 {
-            None => self.service.delete_all().await?,
-            Some(_) => {
-                let ids = ids_in_query(request.uri().query().unwrap_or_default())?;
-                self.service.delete_many(&ids).await?
+            None if query.is_empty() => state.tasks.delete_all().await?,
+            _ => {
+                let ids = ids_in_query(query)?;
+                state.tasks.delete_many(&ids).await?
             }
         };
         Ok(Json(DeleteResult { deleted }))
@@ -209,20 +291,21 @@ impl TasksApi {
     async fn get_task(
         &self,
         _auth: ApiAuth,
+        state: Data<&ApiState>,
         /// The task's id.
         #[oai(validator(minimum(value = "1")))]
         id: Path<i64>,
         /// Answer 304 if the task is still at one of these versions.
         #[oai(name = "If-None-Match")]
-        if_none_match: Header<Option<String>>,
-    ) -> Result<ReadTask, ApiError> {
-        let id = task_id(id.0)?;
-        let task = self
-            .service
+        if_none_match: TagListHeader,
+    ) -> Result<ReadTask, ApiError<GetTask>> {
+        let id = task_id(id.0, "id")?;
+        let task = state
+            .tasks
             .get(id)
             .await?
             .ok_or_else(|| ApiError::not_found(vec![id]))?;
-        if none_match(if_none_match.0.as_deref(), &task) {
+        if none_match(if_none_match.0.as_ref(), &task) {
             return Ok(ReadTask::NotModified(etag(&task)));
         }
         let tag = etag(&task);
@@ -236,40 +319,44 @@ impl TasksApi {
     async fn replace_task(
         &self,
         _auth: ApiAuth,
+        state: Data<&ApiState>,
         /// The task's id.
         #[oai(validator(minimum(value = "1")))]
         id: Path<i64>,
         /// Replace only if the task is still at one of these versions (else 412).
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
-        body: Json<TaskInput>,
-    ) -> Result<OneTask, ApiError> {
-        let id = task_id(id.0)?;
-        let draft = TaskDraft::try_from(body.0)?;
-        let condition = if_match(if_match_header.0.as_deref());
-        Ok(self.service.replace(id, &draft, &condition).await?.into())
+        if_match: TagListHeader,
+        body: JsonBody<TaskInput>,
+    ) -> Result<OneTask, ApiError<ReplaceTask>> {
+        let id = task_id(id.0, "id")?;
+        let condition = precondition(if_match.0);
+        Ok(state.tasks.replace(id, &body.0, &condition).await?.into())
     }
 
     /// Change some fields of a task
     ///
-    /// JSON merge-patch semantics (`application/json` or
-    /// `application/merge-patch+json`).
+    /// JSON merge patch (RFC 7396), as `application/json` or
+    /// `application/merge-patch+json`: an absent field stays, `null` clears it.
     #[oai(path = "/tasks/:id", method = "patch", operation_id = "patch_task")]
     async fn patch_task(
         &self,
         _auth: ApiAuth,
+        state: Data<&ApiState>,
         /// The task's id.
         #[oai(validator(minimum(value = "1")))]
         id: Path<i64>,
         /// Change only if the task is still at one of these versions (else 412).
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
-        body: Json<TaskPatchInput>,
-    ) -> Result<OneTask, ApiError> {
-        let id = task_id(id.0)?;
-        let patch = TaskPatch::try_from(body.0)?;
-        let condition = if_match(if_match_header.0.as_deref());
-        Ok(self.service.patch(id, patch, &condition).await?.into())
+        if_match: TagListHeader,
+        body: PatchBody,
+    ) -> Result<OneTask, ApiError<PatchTask>> {
+        let id = task_id(id.0, "id")?;
+        let patch = match body {
+            PatchBody::Json(body) => body.0,
+            PatchBody::MergePatch(body) => body.0,
+        };
+        let condition = precondition(if_match.0);
+        Ok(state.tasks.patch(id, &patch, &condition).await?.into())
     }
 
     /// Delete a task
@@ -277,16 +364,17 @@ impl TasksApi {
     async fn delete_task(
         &self,
         _auth: ApiAuth,
+        state: Data<&ApiState>,
         /// The task's id.
         #[oai(validator(minimum(value = "1")))]
         id: Path<i64>,
         /// Delete only if the task is still at one of these versions (else 412).
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
-    ) -> Result<DeletedTask, ApiError> {
-        let id = task_id(id.0)?;
-        let condition = if_match(if_match_header.0.as_deref());
-        self.service.delete(id, &condition).await?;
+        if_match: TagListHeader,
+    ) -> Result<DeletedTask, ApiError<DeleteTask>> {
+        let id = task_id(id.0, "id")?;
+        let condition = precondition(if_match.0);
+        state.tasks.delete(id, &condition).await?;
         Ok(DeletedTask::NoContent)
     }
 }

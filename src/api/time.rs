@@ -15,9 +15,14 @@ use crate::domain::{Timestamp, ValidationError};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ApiTime(DateTime<FixedOffset>);
 
+/// An RFC 3339 date-time; `None` without an offset or otherwise malformed.
+pub fn parse_rfc3339(raw: &str) -> Option<DateTime<FixedOffset>> {
+    DateTime::parse_from_rfc3339(raw).ok()
+}
+
 impl ApiTime {
     fn parse_str(raw: &str) -> ParseResult<Self> {
-        DateTime::parse_from_rfc3339(raw).map(Self).map_err(|_| {
+        parse_rfc3339(raw).map(Self).ok_or_else(|| {
             ParseError::custom(
                 "expected an RFC 3339 date-time with an offset, e.g. 2026-01-01T10:00:00+08:00",
             )
@@ -41,7 +46,7 @@ impl Type for ApiTime {
     type RawElementValueType = Self;
 
     fn name() -> Cow<'static, str> {
-        "string_date-time".into()
+        "date-time".into()
     }
 
     fn schema_ref() -> MetaSchemaRef {

@@ -1,13 +1,19 @@
 //! The task model and its rules, free of HTTP and SQL.
 
 mod clock;
+mod idempotency;
 mod notification;
+mod page;
 mod precondition;
 mod task;
 mod time;
 
 pub use clock::{Clock, SystemClock};
-pub use notification::{Claim, Delivery, DeliveryState, Notification, NotificationKind};
+pub use idempotency::{IdempotencyKey, IdempotentCreate, MAX_IDEMPOTENCY_KEY_CHARS};
+pub use notification::{
+    Claim, Delivery, DeliveryState, Notification, NotificationKind, PendingExpiry,
+};
+pub use page::{NotificationFilter, Page, PageRequest, PageStart, TaskFilter};
 pub use precondition::Precondition;
 pub use task::{
     Description, MAX_DESCRIPTION_BYTES, MAX_TITLE_CHARS, Task, TaskDraft, TaskId, TaskPatch, Title,

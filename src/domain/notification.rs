@@ -82,6 +82,17 @@ pub struct Delivery {
     pub delivered_at: Option<Timestamp>,
 }
 
+/// A task's expiry that still awaits its warning: what the expiry service
+/// holds in its cache, reads from the database and takes when it falls due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingExpiry {
+    pub task_id: TaskId,
+    pub expiry_dt: Timestamp,
+    /// The task's `update_dt` when this expiry was set (`None` for a row
+    /// whose `update_dt` cannot be read).
+    pub version: Option<Timestamp>,
+}
+
 /// What the expiry service asks the store to record, if the task still has
 /// this expiry and nobody recorded it yet.
 #[derive(Clone, Debug, PartialEq, Eq)]

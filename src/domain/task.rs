@@ -9,6 +9,8 @@ pub const MAX_DESCRIPTION_BYTES: usize = 65_535;
 pub enum ValidationError {
     #[error("must not be empty or only white space")]
     TitleEmpty,
+    #[error("must not contain control characters (U+0000 to U+001F)")]
+    TitleControlCharacter,
     #[error("must be at most {MAX_TITLE_CHARS} characters")]
     TitleTooLong,
     #[error("must be at most {MAX_DESCRIPTION_BYTES} bytes of UTF-8")]
@@ -19,6 +21,8 @@ pub enum ValidationError {
     IdNotPositive,
     #[error("is required and may not be null")]
     Required,
+    #[error("must be 1 to 255 visible ASCII characters")]
+    IdempotencyKey,
 }
 
 /// A task's identity, as assigned by the database.
@@ -50,10 +54,14 @@ impl std::fmt::Display for TaskId {
     }
 }
 
-/// A trimmed, non-empty title of at most 255 characters as sent (so the
-/// spec's `maxLength` and the service agree). White space is
-/// Unicode's, plus the zero-width no-break space (U+FEFF) that ECMAScript's
-/// `\s` also counts, so that the spec's pattern means the same everywhere.
+/// A task's title. From a client it is trimmed, non-empty, free of C0
+/// control characters and at most 255 characters as sent (so the spec's
+/// `maxLength` and the service agree). White space is Unicode's, plus the
+/// zero-width no-break space (U+FEFF) that ECMAScript's `\s` also counts, so
+/// that the spec's pattern means the same everywhere.
+///
+/// A title read back from the database is kept as stored: another tool may
+/// have written one that breaks today's rules, and it is still served.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Title(String);
 
@@ -62,11 +70,19 @@ impl Title {
         if raw.chars().count() > MAX_TITLE_CHARS {
             return Err(ValidationError::TitleTooLong);
         }
+        if raw.chars().any(|c| c < '\u{20}') {
+            return Err(ValidationError::TitleControlCharacter);
+        }
         let trimmed = raw.trim_matches(|c: char| c.is_whitespace() || c == '\u{FEFF}');
         if trimmed.is_empty() {
             return Err(ValidationError::TitleEmpty);
         }
         Ok(Self(trimmed.to_owned()))
+    }
+
+    /// A stored title, whatever it holds; a missing (`NULL`) one is empty.
+    pub fn from_stored(stored: Option<String>) -> Self {
+        Self(stored.unwrap_or_default())
     }
 
     pub fn as_str(&self) -> &str {
@@ -86,20 +102,37 @@ impl Description {
         Ok(Self(raw))
     }
 
+    /// A stored description, kept as stored.
+    pub fn from_stored(stored: String) -> Self {
+        Self(stored)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
 }
 
-/// A stored task.
+/// A stored task. Times another tool wrote that cannot be read are `None`
+/// (the store logs which row); tasks written through the API always have
+/// `create_dt` and `update_dt`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Task {
     pub id: TaskId,
     pub title: Title,
     pub description: Option<Description>,
     pub expiry_dt: Option<Timestamp>,
-    pub create_dt: Timestamp,
-    pub update_dt: Timestamp,
+    pub create_dt: Option<Timestamp>,
+    /// The task's version: every write moves it forward (see
+    /// [`Timestamp::next_version`]), so it orders a task's writes as they
+    /// were committed.
+    pub update_dt: Option<Timestamp>,
+}
+
+impl Task {
+    /// The version `ETag`, `If-Match` and `If-None-Match` compare.
+    pub fn version(&self) -> i64 {
+        self.update_dt.map_or(0, Timestamp::micros)
+    }
 }
 
 /// Everything a client chooses about a task: the body of a create or a full
@@ -138,17 +171,38 @@ mod tests {
 
     #[test]
     fn a_title_is_trimmed() {
-        assert_eq!(Title::parse("  Pay rent \n").unwrap().as_str(), "Pay rent");
+        assert_eq!(
+            Title::parse("  Pay rent \u{3000}").unwrap().as_str(),
+            "Pay rent"
+        );
     }
 
     #[test]
     fn a_blank_title_is_rejected() {
         assert_eq!(Title::parse(""), Err(ValidationError::TitleEmpty));
-        assert_eq!(Title::parse(" \t\n"), Err(ValidationError::TitleEmpty));
+        assert_eq!(Title::parse(" \u{a0} "), Err(ValidationError::TitleEmpty));
         assert_eq!(
             Title::parse("\u{85}\u{FEFF}\u{3000}"),
             Err(ValidationError::TitleEmpty)
         );
+    }
+
+    #[test]
+    fn a_title_with_a_control_character_is_rejected() {
+        for raw in ["Pay\0rent", "Pay\u{1b}[31mrent", "Pay\trent", "\u{7}"] {
+            assert_eq!(
+                Title::parse(raw),
+                Err(ValidationError::TitleControlCharacter),
+                "{raw:?}"
+            );
+        }
+        assert!(Title::parse("Pay rent \u{7f} é").is_ok());
+    }
+
+    #[test]
+    fn a_stored_title_is_kept_as_it_is() {
+        assert_eq!(Title::from_stored(None).as_str(), "");
+        assert_eq!(Title::from_stored(Some("  ".into())).as_str(), "  ");
     }
 
     #[test]
@@ -186,8 +240,8 @@ mod tests {
             title: Title::parse("old").unwrap(),
             description: Some(Description::parse("keep".into()).unwrap()),
             expiry_dt: Some(now),
-            create_dt: now,
-            update_dt: now,
+            create_dt: Some(now),
+            update_dt: Some(now),
         };
         let patch = TaskPatch {
             title: Some(Title::parse("new").unwrap()),

@@ -8,11 +8,25 @@ use super::ValidationError;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(DateTime<Utc>);
 
+const ONE_MICROSECOND: std::time::Duration = std::time::Duration::from_micros(1);
+
 /// MySQL's `DATETIME` range; holding every backend to it keeps them alike.
 const MIN_YEAR: i32 = 1000;
 const MAX_YEAR: i32 = 9999;
 
 impl Timestamp {
+    /// The earliest instant a task's times may hold: 1000-01-01T00:00:00Z.
+    pub const MIN: Self = Self::from_micros_const(-30_610_224_000_000_000);
+    /// The latest: 9999-12-31T23:59:59.999999Z.
+    pub const MAX: Self = Self::from_micros_const(253_402_300_799_999_999);
+
+    const fn from_micros_const(micros: i64) -> Self {
+        match DateTime::from_timestamp_micros(micros) {
+            Some(at) => Self(at),
+            None => panic!("a constant instant out of chrono's range"),
+        }
+    }
+
     /// Truncates to microseconds; rejects instants outside years 1000..=9999.
     pub fn parse<Tz: TimeZone>(value: DateTime<Tz>) -> Result<Self, ValidationError> {
         let utc = value.with_timezone(&Utc);
@@ -68,6 +82,16 @@ impl Timestamp {
             .map_or(Self(DateTime::<Utc>::MAX_UTC), Self::truncating)
     }
 
+    /// The version a write gives a task: now, but always at least one
+    /// microsecond past the version it replaces, so that versions grow in
+    /// the order the writes commit even when clocks (or replicas) disagree.
+    pub fn next_version(previous: Option<Timestamp>, now: Timestamp) -> Timestamp {
+        match previous {
+            Some(previous) if previous >= now => previous.saturating_add(ONE_MICROSECOND),
+            _ => now,
+        }
+    }
+
     /// How long from `self` until `later`, zero if `later` is not later.
     pub fn until(self, later: Timestamp) -> std::time::Duration {
         (later.0 - self.0).to_std().unwrap_or_default()
@@ -112,6 +136,21 @@ mod tests {
         );
         let late = DateTime::parse_from_rfc3339("9999-12-31T23:00:00-05:00").unwrap();
         assert_eq!(Timestamp::parse(late), Err(ValidationError::TimeOutOfRange));
+    }
+
+    #[test]
+    fn a_new_version_is_now_or_just_past_the_previous_one() {
+        let at = |micros| Timestamp::from_micros(micros).unwrap();
+        assert_eq!(Timestamp::next_version(None, at(10)), at(10));
+        assert_eq!(Timestamp::next_version(Some(at(5)), at(10)), at(10));
+        assert_eq!(Timestamp::next_version(Some(at(10)), at(10)), at(11));
+        assert_eq!(Timestamp::next_version(Some(at(20)), at(10)), at(21));
+    }
+
+    #[test]
+    fn the_range_ends_are_the_first_and_last_instants_of_the_years_1000_to_9999() {
+        assert_eq!(Timestamp::MIN.to_string(), "1000-01-01T00:00:00Z");
+        assert_eq!(Timestamp::MAX.to_string(), "9999-12-31T23:59:59.999999Z");
     }
 
     #[test]

@@ -2,16 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::domain::{TaskId, Timestamp};
-
-/// A task whose expiry has come within reach.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DueExpiry {
-    pub task_id: TaskId,
-    pub expiry_dt: Timestamp,
-    /// The task's `update_dt` when this expiry was set.
-    pub version: Timestamp,
-}
+use crate::domain::{PendingExpiry, TaskId, Timestamp};
 
 /// The latest known expiry of a task, and the `update_dt` it came with, so
 /// that a late-arriving older snapshot cannot overwrite a newer one.
@@ -45,11 +36,17 @@ impl ExpiryCache {
         self.by_id.is_empty()
     }
 
-    /// Records a task's expiry as of `version` (its `update_dt`); `None`
-    /// removes it. A snapshot older than the one held is ignored.
-    pub fn upsert(&mut self, task_id: TaskId, expiry_dt: Option<Timestamp>, version: Timestamp) {
+    /// Records a task's expiry as of `version` (its `update_dt`, `None`
+    /// when unreadable: older than any); `None` removes it. A snapshot
+    /// older than the one held is ignored.
+    pub fn upsert(
+        &mut self,
+        task_id: TaskId,
+        expiry_dt: Option<Timestamp>,
+        version: Option<Timestamp>,
+    ) {
         let id = task_id.get();
-        let version_micros = version.micros();
+        let version_micros = version.map_or(i64::MIN, Timestamp::micros);
         if let Some(held) = self.by_id.get(&id) {
             if held.version_micros > version_micros {
                 return;
@@ -97,7 +94,7 @@ impl ExpiryCache {
 
     /// Removes and returns, earliest first, every entry expiring at or
     /// before `until`.
-    pub fn take_due(&mut self, until: Timestamp) -> Vec<DueExpiry> {
+    pub fn take_due(&mut self, until: Timestamp) -> Vec<PendingExpiry> {
         let until = until.micros();
         if self.earliest.is_none_or(|(micros, _)| micros > until) {
             return Vec::new();
@@ -108,15 +105,15 @@ impl ExpiryCache {
                 break;
             }
             self.by_expiry.pop_first();
-            let version_micros = self.by_id.remove(&id).map_or(0, |held| held.version_micros);
-            if let (Some(expiry_dt), Some(version)) = (
-                Timestamp::from_micros(expiry_micros),
-                Timestamp::from_micros(version_micros),
-            ) {
-                due.push(DueExpiry {
+            let version_micros = self
+                .by_id
+                .remove(&id)
+                .map_or(i64::MIN, |held| held.version_micros);
+            if let Some(expiry_dt) = Timestamp::from_micros(expiry_micros) {
+                due.push(PendingExpiry {
                     task_id: TaskId::from_db(id),
                     expiry_dt,
-                    version,
+                    version: Timestamp::from_micros(version_micros),
                 });
             }
         }
@@ -141,16 +138,16 @@ mod tests {
         TaskId::from_db(raw)
     }
 
-    fn ids(due: &[DueExpiry]) -> Vec<i64> {
+    fn ids(due: &[PendingExpiry]) -> Vec<i64> {
         due.iter().map(|d| d.task_id.get()).collect()
     }
 
     #[test]
     fn due_entries_come_out_earliest_first() {
         let mut cache = ExpiryCache::new();
-        cache.upsert(id(1), Some(at(30)), at(0));
-        cache.upsert(id(2), Some(at(10)), at(0));
-        cache.upsert(id(3), Some(at(20)), at(0));
+        cache.upsert(id(1), Some(at(30)), Some(at(0)));
+        cache.upsert(id(2), Some(at(10)), Some(at(0)));
+        cache.upsert(id(3), Some(at(20)), Some(at(0)));
         assert_eq!(cache.earliest(), Some(at(10)));
         assert_eq!(ids(&cache.take_due(at(25))), vec![2, 3]);
         assert_eq!(cache.len(), 1);
@@ -160,7 +157,7 @@ mod tests {
     #[test]
     fn nothing_is_taken_before_it_is_due() {
         let mut cache = ExpiryCache::new();
-        cache.upsert(id(1), Some(at(10)), at(0));
+        cache.upsert(id(1), Some(at(10)), Some(at(0)));
         assert!(cache.take_due(at(9)).is_empty());
         assert_eq!(ids(&cache.take_due(at(10))), vec![1]);
         assert!(cache.is_empty());
@@ -170,16 +167,16 @@ mod tests {
     #[test]
     fn an_update_moves_the_entry() {
         let mut cache = ExpiryCache::new();
-        cache.upsert(id(1), Some(at(10)), at(0));
-        cache.upsert(id(1), Some(at(50)), at(1));
+        cache.upsert(id(1), Some(at(10)), Some(at(0)));
+        cache.upsert(id(1), Some(at(50)), Some(at(1)));
         assert!(cache.take_due(at(20)).is_empty());
         let due = cache.take_due(at(50));
         assert_eq!(
             due,
-            vec![DueExpiry {
+            vec![PendingExpiry {
                 task_id: id(1),
                 expiry_dt: at(50),
-                version: at(1),
+                version: Some(at(1)),
             }]
         );
     }
@@ -188,7 +185,7 @@ mod tests {
     fn many_updates_of_one_task_leave_one_entry() {
         let mut cache = ExpiryCache::new();
         for i in 0..1000 {
-            cache.upsert(id(7), Some(at(1000 - i)), at(i));
+            cache.upsert(id(7), Some(at(1000 - i)), Some(at(i)));
         }
         assert_eq!(cache.len(), 1);
         assert_eq!(cache.by_expiry.len(), 1);
@@ -198,8 +195,8 @@ mod tests {
     #[test]
     fn an_older_snapshot_does_not_overwrite_a_newer_one() {
         let mut cache = ExpiryCache::new();
-        cache.upsert(id(1), Some(at(50)), at(5));
-        cache.upsert(id(1), Some(at(10)), at(4));
+        cache.upsert(id(1), Some(at(50)), Some(at(5)));
+        cache.upsert(id(1), Some(at(10)), Some(at(4)));
         assert!(cache.take_due(at(20)).is_empty());
         assert_eq!(cache.earliest(), Some(at(50)));
     }
@@ -207,9 +204,9 @@ mod tests {
     #[test]
     fn clearing_the_expiry_or_removing_disarms() {
         let mut cache = ExpiryCache::new();
-        cache.upsert(id(1), Some(at(10)), at(0));
-        cache.upsert(id(2), Some(at(10)), at(0));
-        cache.upsert(id(1), None, at(1));
+        cache.upsert(id(1), Some(at(10)), Some(at(0)));
+        cache.upsert(id(2), Some(at(10)), Some(at(0)));
+        cache.upsert(id(1), None, Some(at(1)));
         cache.remove(id(2));
         cache.remove(id(3));
         assert!(cache.is_empty());
@@ -220,7 +217,7 @@ mod tests {
     fn equal_expiries_are_all_kept_and_ordered_by_id() {
         let mut cache = ExpiryCache::new();
         for raw in [5, 3, 9, 1] {
-            cache.upsert(id(raw), Some(at(10)), at(0));
+            cache.upsert(id(raw), Some(at(10)), Some(at(0)));
         }
         assert_eq!(ids(&cache.take_due(at(10))), vec![1, 3, 5, 9]);
     }
@@ -228,7 +225,7 @@ mod tests {
     #[test]
     fn clear_empties_everything() {
         let mut cache = ExpiryCache::new();
-        cache.upsert(id(1), Some(at(10)), at(0));
+        cache.upsert(id(1), Some(at(10)), Some(at(0)));
         cache.clear();
         assert!(cache.is_empty());
         assert_eq!(cache.earliest(), None);

@@ -9,7 +9,7 @@ use crate::domain::{Notification, NotificationKind, Timestamp};
 
 /// Subscribers further behind than this many warnings skip ahead; the
 /// sender never waits for them.
-const STREAM_BUFFER: usize = 1024;
+pub const STREAM_BUFFER: usize = 1024;
 
 pub struct Delivery {
     stream: broadcast::Sender<Notification>,

@@ -6,8 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 use super::ExpiryCache;
-use crate::domain::{Task, TaskId};
-use crate::store::PendingExpiry;
+use crate::domain::{PendingExpiry, Task, TaskId};
 
 #[derive(Clone, Default)]
 pub struct ExpiryHandle {

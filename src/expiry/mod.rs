@@ -19,24 +19,30 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-pub use cache::{DueExpiry, ExpiryCache};
-pub use delivery::Delivery;
+pub use cache::ExpiryCache;
+pub use delivery::{Delivery, STREAM_BUFFER};
 pub use handle::ExpiryHandle;
 use reconcile::Reconciler;
-pub use settings::{ExpirySettings, WebhookSettings};
+pub use settings::{ExpirySettings, WebhookSettings, WebhookUrl};
 pub use webhook::{RenderNotification, signature};
 
 use crate::domain::Clock;
-use crate::store::NotificationStore;
+use crate::metrics::ExpiryMetrics;
+use crate::store::ExpiryStore;
+use crate::telemetry::DisplayChain;
+
+/// Expired idempotency keys are forgotten at minute 17 of every hour.
+const PURGE_SCHEDULE: &str = "0 17 * * * *";
 
 /// The expiry service: its cache handle, settings and delivery; [`ExpiryService::start`] runs it.
 pub struct ExpiryService {
     handle: ExpiryHandle,
-    store: Arc<dyn NotificationStore>,
+    store: Arc<dyn ExpiryStore>,
     clock: Arc<dyn Clock>,
     settings: Arc<ExpirySettings>,
     delivery: Arc<Delivery>,
     render: RenderNotification,
+    metrics: ExpiryMetrics,
 }
 
 /// What [`ExpiryService::start`] leaves running.
@@ -48,10 +54,11 @@ pub struct RunningExpiry {
 
 impl ExpiryService {
     pub fn new(
-        store: Arc<dyn NotificationStore>,
+        store: Arc<dyn ExpiryStore>,
         clock: Arc<dyn Clock>,
         settings: ExpirySettings,
         render: RenderNotification,
+        metrics: ExpiryMetrics,
     ) -> Self {
         Self {
             handle: ExpiryHandle::new(),
@@ -60,6 +67,7 @@ impl ExpiryService {
             settings: Arc::new(settings),
             delivery: Arc::new(Delivery::new()),
             render,
+            metrics,
         }
     }
 
@@ -89,6 +97,8 @@ impl ExpiryService {
             clock: self.clock.clone(),
             settings: self.settings.clone(),
             delivery: self.delivery.clone(),
+            metrics: self.metrics.clone(),
+            started_at: self.clock.now(),
         };
         let loader = reconciler.clone();
         let ticker_stop = stopped.clone();
@@ -96,7 +106,9 @@ impl ExpiryService {
             match loader.load_all().await {
                 Ok(count) => tracing::info!(count, "expiry cache loaded"),
                 // The reconcile job loads everything on its next run.
-                Err(err) => tracing::error!(error = %err, "cannot load expiry cache"),
+                Err(err) => {
+                    tracing::error!(error = %DisplayChain(&err), "cannot load expiry cache")
+                }
             }
             ticker.run(ticker_stop).await;
         });
@@ -108,6 +120,7 @@ impl ExpiryService {
                 webhook.clone(),
                 self.delivery.webhook_due(),
                 self.render.clone(),
+                self.metrics.clone(),
             )?;
             tasks.spawn(sender.run(stopped.clone()));
         }
@@ -115,12 +128,16 @@ impl ExpiryService {
         let scheduler = JobScheduler::new()
             .await
             .context("cannot create scheduler")?;
-        let job = Job::new_async(self.settings.reconcile_schedule.as_str(), move |_, _| {
-            let reconciler = reconciler.clone();
+        let reconciling = reconciler.clone();
+        let reconcile = Job::new_async(self.settings.reconcile_schedule.as_str(), move |_, _| {
+            let reconciler = reconciling.clone();
             Box::pin(async move {
                 match reconciler.reconcile().await {
                     Ok(count) => tracing::debug!(count, "expiry cache reconciled"),
-                    Err(err) => tracing::warn!(error = %err, "cannot reconcile expiry cache"),
+                    Err(err) => tracing::warn!(
+                        error = %DisplayChain(&err),
+                        "cannot reconcile expiry cache; the next run tries again"
+                    ),
                 }
             })
         })
@@ -130,10 +147,25 @@ impl ExpiryService {
                 self.settings.reconcile_schedule
             )
         })?;
-        scheduler
-            .add(job)
-            .await
-            .context("cannot schedule reconcile job")?;
+        let purge = Job::new_async(PURGE_SCHEDULE, move |_, _| {
+            let reconciler = reconciler.clone();
+            Box::pin(async move {
+                match reconciler.purge_idempotency_keys().await {
+                    Ok(count) => tracing::debug!(count, "expired idempotency keys purged"),
+                    Err(err) => tracing::warn!(
+                        error = %DisplayChain(&err),
+                        "cannot purge expired idempotency keys; the next run tries again"
+                    ),
+                }
+            })
+        })
+        .context("invalid idempotency-key purge schedule")?;
+        for job in [reconcile, purge] {
+            scheduler
+                .add(job)
+                .await
+                .context("cannot schedule a background job")?;
+        }
         scheduler.start().await.context("cannot start scheduler")?;
 
         Ok(RunningExpiry {
@@ -149,12 +181,12 @@ impl RunningExpiry {
     /// what they are doing.
     pub async fn stop(mut self) {
         if let Err(err) = self.scheduler.shutdown().await {
-            tracing::warn!(error = %err, "scheduler did not shut down cleanly");
+            tracing::warn!(error = %DisplayChain(&err), "scheduler did not shut down cleanly");
         }
         let _ = self.stop.send(true);
         while let Some(result) = self.tasks.join_next().await {
             if let Err(err) = result {
-                tracing::error!(error = %err, "expiry task failed");
+                tracing::error!(error = %DisplayChain(&err), "expiry task failed");
             }
         }
     }

@@ -1,34 +1,32 @@
 //! Loading the cache from the database, whole at start-up and then, on a
-//! schedule, the tasks changed since (through any replica).
+//! schedule, the tasks changed since (through any replica, or by another
+//! tool writing the table directly).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::ExpiryHandle;
 use crate::domain::{Clock, TaskId, Timestamp};
-use crate::store::{NotificationStore, StoreResult};
+use crate::store::{ExpiryStore, StoreResult};
 
 /// Rows per query: the cache is streamed in, never read in one go.
 const BATCH: u32 = 5_000;
 
 /// Reconciling looks this much further back than its last run: replicas'
-/// clocks differ a little, and a transaction may commit a while after it
-/// stamped `update_dt`.
+/// clocks (and the database's, for rows other tools write) differ a
+/// little, and a transaction may commit a while after it stamped
+/// `update_dt`.
 const OVERLAP: Duration = Duration::from_secs(60);
 
 pub struct Reconciler {
     handle: ExpiryHandle,
-    store: Arc<dyn NotificationStore>,
+    store: Arc<dyn ExpiryStore>,
     clock: Arc<dyn Clock>,
     last_started: Mutex<Option<Timestamp>>,
 }
 
 impl Reconciler {
-    pub fn new(
-        handle: ExpiryHandle,
-        store: Arc<dyn NotificationStore>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(handle: ExpiryHandle, store: Arc<dyn ExpiryStore>, clock: Arc<dyn Clock>) -> Self {
         Self {
             handle,
             store,
@@ -59,6 +57,11 @@ impl Reconciler {
         Ok(loaded)
     }
 
+    /// Forgets idempotency keys past their time; returns how many.
+    pub async fn purge_idempotency_keys(&self) -> StoreResult<u64> {
+        self.store.purge_idempotency_keys(self.clock.now()).await
+    }
+
     fn set_last_started(&self, started: Timestamp) {
         *self.last_started.lock().unwrap_or_else(|p| p.into_inner()) = Some(started);
     }
@@ -71,11 +74,14 @@ impl Reconciler {
                 .store
                 .pending_expiries(after, changed_since, BATCH)
                 .await?;
-            loaded += batch.len();
-            batch.iter().for_each(|pending| self.handle.track(pending));
-            match batch.last() {
-                Some(last) if batch.len() == BATCH as usize => after = Some(last.task_id),
-                _ => return Ok(loaded),
+            loaded += batch.pending.len();
+            batch
+                .pending
+                .iter()
+                .for_each(|pending| self.handle.track(pending));
+            match batch.next_after {
+                Some(last) => after = Some(last),
+                None => return Ok(loaded),
             }
         }
     }

@@ -9,9 +9,11 @@ use tokio::time::MissedTickBehavior;
 
 use super::classify::classify;
 use super::delivery::Delivery;
-use super::{DueExpiry, ExpiryHandle, ExpirySettings};
-use crate::domain::{Claim, Clock, Timestamp};
-use crate::store::NotificationStore;
+use super::{ExpiryHandle, ExpirySettings};
+use crate::domain::{Claim, Clock, PendingExpiry, Timestamp};
+use crate::metrics::{ExpiryMetrics, WarningLabels};
+use crate::store::{ExpiryStore, StoreError};
+use crate::telemetry::DisplayChain;
 
 /// Claims run a few at a time: a burst of due warnings should not wait on
 /// one database round trip after another.
@@ -19,10 +21,14 @@ const CLAIM_CONCURRENCY: usize = 8;
 
 pub struct Ticker {
     pub handle: ExpiryHandle,
-    pub store: Arc<dyn NotificationStore>,
+    pub store: Arc<dyn ExpiryStore>,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<ExpirySettings>,
     pub delivery: Arc<Delivery>,
+    pub metrics: ExpiryMetrics,
+    /// When this process started: a warning that fell due before it was
+    /// missed while the service was down.
+    pub started_at: Timestamp,
 }
 
 impl Ticker {
@@ -43,10 +49,14 @@ impl Ticker {
 
     pub async fn tick(&self) {
         let now = self.clock.now();
-        let due = self
-            .handle
-            .cache()
-            .take_due(now.saturating_add(self.settings.warn_before));
+        let due = {
+            let mut cache = self.handle.cache();
+            let due = cache.take_due(now.saturating_add(self.settings.warn_before));
+            self.metrics
+                .pending
+                .set(i64::try_from(cache.len()).unwrap_or(i64::MAX));
+            due
+        };
         if due.is_empty() {
             return;
         }
@@ -55,8 +65,8 @@ impl Ticker {
             .await;
     }
 
-    async fn warn(&self, due: DueExpiry, now: Timestamp) {
-        let (kind, late) = classify(&due, now, &self.settings);
+    async fn warn(&self, due: PendingExpiry, now: Timestamp) {
+        let (kind, late) = classify(&due, now, self.started_at, &self.settings);
         let claim = Claim {
             task_id: due.task_id,
             expiry_dt: due.expiry_dt,
@@ -66,7 +76,16 @@ impl Ticker {
             deliver: self.settings.webhook.is_some(),
         };
         match self.store.claim(&claim).await {
-            Ok(Some(notification)) => self.delivery.deliver(&notification, now),
+            Ok(Some(notification)) => {
+                self.metrics
+                    .warnings
+                    .get_or_create(&WarningLabels {
+                        kind: kind.as_str(),
+                        late,
+                    })
+                    .inc();
+                self.delivery.deliver(&notification, now);
+            }
             // Another replica warned first, or the task changed or vanished
             // since the cache learnt of it: look again at what it is now.
             Ok(None) => match self.store.pending_expiry(due.task_id).await {
@@ -80,8 +99,12 @@ impl Ticker {
 
     /// The database is the truth and it did not answer: keep the entry for
     /// the next tick.
-    fn retry_later(&self, due: DueExpiry, err: &crate::store::StoreError) {
-        tracing::warn!(task_id = %due.task_id, error = %err, "cannot claim warning; will retry");
+    fn retry_later(&self, due: PendingExpiry, err: &StoreError) {
+        tracing::warn!(
+            task_id = %due.task_id,
+            error = %DisplayChain(err),
+            "cannot claim warning; will retry"
+        );
         self.handle
             .cache()
             .upsert(due.task_id, Some(due.expiry_dt), due.version);

@@ -5,12 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
+use secrecy::ExposeSecret;
 use sha2::Sha256;
 use tokio::sync::{Notify, watch};
 
 use super::WebhookSettings;
 use crate::domain::{Clock, Notification};
-use crate::store::{DeliveryOutcome, NotificationStore};
+use crate::metrics::{DeliveryLabels, DeliveryResult, ExpiryMetrics};
+use crate::store::{DeliveryOutcome, ExpiryStore};
+use crate::telemetry::DisplayChain;
 
 /// Renders a notification as the JSON body receivers get: the same document
 /// the API serves, rendered by the API layer.
@@ -23,21 +26,23 @@ const BATCH: u32 = 16;
 const LONGEST_BACKOFF: Duration = Duration::from_secs(3600);
 
 pub struct WebhookSender {
-    store: Arc<dyn NotificationStore>,
+    store: Arc<dyn ExpiryStore>,
     clock: Arc<dyn Clock>,
     settings: WebhookSettings,
     client: reqwest::Client,
     due: Arc<Notify>,
     render: RenderNotification,
+    metrics: ExpiryMetrics,
 }
 
 impl WebhookSender {
     pub fn new(
-        store: Arc<dyn NotificationStore>,
+        store: Arc<dyn ExpiryStore>,
         clock: Arc<dyn Clock>,
         settings: WebhookSettings,
         due: Arc<Notify>,
         render: RenderNotification,
+        metrics: ExpiryMetrics,
     ) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .timeout(settings.timeout)
@@ -51,6 +56,7 @@ impl WebhookSender {
             client,
             due,
             render,
+            metrics,
         })
     }
 
@@ -77,7 +83,7 @@ impl WebhookSender {
             let batch = match self.store.lease_deliveries(now, lease_until, BATCH).await {
                 Ok(batch) => batch,
                 Err(err) => {
-                    tracing::warn!(error = %err, "cannot read pending webhook deliveries");
+                    tracing::warn!(error = %DisplayChain(&err), "cannot read pending webhook deliveries");
                     return;
                 }
             };
@@ -92,28 +98,48 @@ impl WebhookSender {
         let body = (self.render)(notification);
         let mut request = self
             .client
-            .post(self.settings.url.clone())
+            .post(self.settings.url.url().clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(DELIVERY_ID_HEADER, notification.id.to_string());
         if let Some(secret) = &self.settings.secret {
-            request = request.header(SIGNATURE_HEADER, signature(secret, body.as_bytes()));
+            request = request.header(
+                SIGNATURE_HEADER,
+                signature(secret.expose_secret(), body.as_bytes()),
+            );
         }
         let outcome = match request.body(body).send().await {
             Ok(response) if response.status().is_success() => DeliveryOutcome::Delivered {
                 at: self.clock.now(),
             },
-            Ok(response) => self.failure(notification, format!("HTTP {}", response.status())),
-            Err(err) => self.failure(
+            Ok(response) => self.failure(
                 notification,
-                crate::telemetry::DisplayChain(&err).to_string(),
+                format!(
+                    "{} answered HTTP {}",
+                    self.settings.url.origin(),
+                    response.status()
+                ),
             ),
+            Err(err) => self.failure(notification, describe(&err, &self.settings.url.origin())),
         };
+        let result = match &outcome {
+            DeliveryOutcome::Delivered { .. } => DeliveryResult::Delivered,
+            DeliveryOutcome::Retry { .. } => DeliveryResult::Retry,
+            DeliveryOutcome::Failed { .. } => DeliveryResult::Failed,
+        };
+        self.metrics
+            .webhook_attempts
+            .get_or_create(&DeliveryLabels { outcome: result })
+            .inc();
         if let DeliveryOutcome::Retry { error, .. } | DeliveryOutcome::Failed { error } = &outcome {
             tracing::warn!(notification_id = notification.id, error = %error, "webhook delivery failed");
         }
         if let Err(err) = self.store.record_delivery(notification.id, &outcome).await {
             // The lease runs out and the delivery is tried again: at least once.
-            tracing::warn!(notification_id = notification.id, error = %err, "cannot record webhook delivery");
+            tracing::warn!(
+                notification_id = notification.id,
+                error = %DisplayChain(&err),
+                "cannot record webhook delivery"
+            );
         }
     }
 
@@ -130,6 +156,34 @@ impl WebhookSender {
                     .saturating_add(backoff(self.settings.retry_base, attempts)),
             }
         }
+    }
+}
+
+/// What went wrong, naming only the webhook's origin: the URL's path, query
+/// and user info may hold credentials, and this text is stored, served and
+/// logged. The causes below reqwest (connect, TLS, I/O) name no URL.
+fn describe(err: &reqwest::Error, origin: &str) -> String {
+    let what = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "cannot connect"
+    } else if err.is_redirect() {
+        "redirected (redirects are not followed)"
+    } else if err.is_body() || err.is_decode() {
+        "broke off the response"
+    } else {
+        "request failed"
+    };
+    let mut cause = String::new();
+    let mut source = std::error::Error::source(err);
+    while let Some(inner) = source {
+        cause = inner.to_string();
+        source = inner.source();
+    }
+    if cause.is_empty() {
+        format!("POST {origin}: {what}")
+    } else {
+        format!("POST {origin}: {what}: {cause}")
     }
 }
 
@@ -158,6 +212,21 @@ mod tests {
         assert_eq!(backoff(base, 2), Duration::from_secs(2));
         assert_eq!(backoff(base, 5), Duration::from_secs(16));
         assert_eq!(backoff(base, 40), LONGEST_BACKOFF);
+    }
+
+    #[tokio::test]
+    async fn a_delivery_error_names_the_origin_and_not_the_credentials() {
+        // Nothing listens on port 9 of this machine's loopback.
+        let url = "http://user:pass@127.0.0.1:9/hook?token=SECRET";
+        let err = reqwest::Client::new().post(url).send().await.unwrap_err();
+        let text = describe(&err.without_url(), "http://127.0.0.1:9");
+        assert!(
+            text.starts_with("POST http://127.0.0.1:9: cannot connect"),
+            "{text}"
+        );
+        for secret in ["SECRET", "pass", "hook", "token"] {
+            assert!(!text.contains(secret), "{text}");
+        }
     }
 
     #[test]

@@ -1,73 +1,172 @@
 //! The production backend: MySQL 8 or MariaDB 10.11 (no `RETURNING`).
+//! Writes lock the rows they change (`FOR UPDATE`); times are
+//! `DATETIME(6)` in UTC, and every session's time zone is UTC.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::mysql::MySqlConnection;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
-use sqlx::{Connection, MySql, MySqlPool, Transaction};
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPoolOptions, MySqlQueryResult};
+use sqlx::{Connection, Executor, MySql};
 
-use super::rows::{self, DbTime};
-use super::{
-    DeliveryOutcome, Page, PageRequest, PendingExpiry, PoolOptions, StoreError, StoreResult,
-    TaskFilter,
-};
-use crate::domain::{
-    Claim, DeliveryState, Notification, Precondition, Task, TaskDraft, TaskId, TaskPatch, Timestamp,
-};
+use super::StoreOptions;
+use super::dialect::Dialect;
+use super::error::ErrorClass;
+use super::sql_store::{SqlStore, Writer};
 
-type Db = MySql;
-type Time = chrono::NaiveDateTime;
+pub struct MySqlDialect;
 
-/// Locks the row so that two concurrent patches cannot lose each other's fields.
-const LOCK_TASK: &str = "SELECT id, title, description, expiry_dt, create_dt, update_dt \
-     FROM task WHERE id = ? FOR UPDATE";
+impl Dialect for MySqlDialect {
+    type Db = MySql;
+    type Time = chrono::NaiveDateTime;
 
-/// Inserts only while the task still has this expiry; the unique key on
-/// (task_id, expiry_dt) turns a second claim into a no-op.
-const CLAIM: &str = "INSERT IGNORE INTO notification \
-     (task_id, title, kind, expiry_dt, notified_at, late, delivery_state, next_attempt_at) \
-     SELECT id, title, ?, expiry_dt, ?, ?, ?, ? FROM task WHERE id = ? AND expiry_dt = ?";
+    const BEGIN_WRITE: &'static str = "BEGIN";
+    const LOCK_ROWS: &'static str = " FOR UPDATE";
+    const LOCK_TASK: &'static str = "SELECT id, title, description, expiry_dt, create_dt, update_dt \
+         FROM task WHERE id = ? FOR UPDATE";
+    const CLAIM: &'static str = "INSERT IGNORE INTO notification \
+         (task_id, title, kind, expiry_dt, notified_at, late, delivery_state, next_attempt_at) \
+         SELECT id, COALESCE(title, ''), ?, expiry_dt, ?, ?, ?, ? FROM task \
+         WHERE id = ? AND expiry_dt = ?";
+    const INSERT_IDEMPOTENCY_KEY: &'static str = "INSERT IGNORE INTO idempotency_key \
+         (idem_key, fingerprint, created_at, expires_at) VALUES (?, ?, ?, ?)";
+    const CODES: super::error::CodeTable = classify;
 
-fn inserted_id(result: &sqlx::mysql::MySqlQueryResult) -> i64 {
-    i64::try_from(result.last_insert_id()).unwrap_or(i64::MAX)
-}
-
-pub struct MySqlStore {
-    pool: MySqlPool,
-}
-
-impl MySqlStore {
-    pub async fn connect(database_url: &str, options: &PoolOptions) -> anyhow::Result<Self> {
-        let connect = MySqlConnectOptions::from_str(database_url)
-            .context("invalid MySQL URL")?
-            .charset("utf8mb4")
-            .timezone(Some("+00:00".to_owned()));
-        // One direct attempt first: through the pool, a refused connection
-        // only surfaces as a pool timeout, which hides the cause.
-        MySqlConnection::connect_with(&connect)
-            .await
-            .context("cannot connect to MySQL")?
-            .close()
-            .await
-            .context("cannot connect to MySQL")?;
-        let pool = MySqlPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.acquire_timeout)
-            .connect_with(connect)
-            .await
-            .context("cannot connect to MySQL")?;
-        sqlx::migrate!("./migrations/mysql")
-            .run(&pool)
-            .await
-            .context("cannot apply MySQL migrations")?;
-        Ok(Self { pool })
+    fn rows_affected(result: &MySqlQueryResult) -> u64 {
+        result.rows_affected()
     }
 
-    async fn begin_write(&self) -> StoreResult<Transaction<'static, Db>> {
-        Ok(self.pool.begin().await?)
+    fn inserted_id(result: &MySqlQueryResult) -> i64 {
+        i64::try_from(result.last_insert_id()).unwrap_or(i64::MAX)
     }
 }
 
-super::task_sql::impl_task_store!(MySqlStore);
-super::notification_sql::impl_notification_store!(MySqlStore);
+/// MySQL and MariaDB error numbers.
+fn classify(code: &str, kind: sqlx::error::ErrorKind) -> ErrorClass {
+    match code {
+        // Lock wait timeout, deadlock.
+        "1205" | "1213" => ErrorClass::Transient,
+        // Disk full, table full, read-only server, read-only transaction.
+        "1021" | "1114" | "1290" | "1792" | "1836" => ErrorClass::CannotWrite,
+        // Server shutting down, connection killed.
+        "1053" | "1927" => ErrorClass::ConnectionLost,
+        // The statement ran past the session's time limit (MySQL, MariaDB).
+        "3024" | "1969" => ErrorClass::TimedOut,
+        // Data too long, out of range, bad string for the column's charset.
+        "1406" | "1264" | "1366" => ErrorClass::Constraint,
+        _ => ErrorClass::of_kind(kind),
+    }
+}
+
+pub async fn open(
+    database_url: &str,
+    options: &StoreOptions,
+) -> anyhow::Result<SqlStore<MySqlDialect>> {
+    let connect = MySqlConnectOptions::from_str(database_url)
+        .context("invalid MySQL URL")?
+        .charset("utf8mb4")
+        .timezone(Some("+00:00".to_owned()));
+    // One direct connection first: through a pool, a refused connection
+    // only surfaces as a pool timeout, which hides the cause. It also does
+    // the start-up work: adopting a legacy table, then the migrations.
+    let mut first = MySqlConnection::connect_with(&connect)
+        .await
+        .context("cannot connect to MySQL")?;
+    let session = SessionLimits::for_server(&mut first, options.timeout).await?;
+    let migrator = sqlx::migrate!("./migrations/mysql");
+    super::adopt::adopt_legacy_table(&mut first, &migrator).await?;
+    super::migrate::run(&migrator, &mut first, "mysql").await?;
+    first.close().await.context("cannot connect to MySQL")?;
+
+    let pool = MySqlPoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.timeout)
+        // No ping on every acquire (a round trip per request); only a
+        // connection idle long enough for a proxy or the server to have
+        // dropped it is checked first. A broken one fails its query, which
+        // reads retry on a fresh connection.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > IDLE_CHECK {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+        .after_connect(move |conn, _| {
+            let session = session.clone();
+            Box::pin(async move { session.apply(conn).await })
+        })
+        .connect_with(connect)
+        .await
+        .context("cannot connect to MySQL")?;
+    Ok(SqlStore::new(
+        pool.clone(),
+        Writer::Pooled(pool),
+        options.timeout,
+    ))
+}
+
+/// A connection idle longer than this is pinged before it is handed out.
+const IDLE_CHECK: Duration = Duration::from_secs(30);
+
+/// Per-session limits, so that the server itself gives up on a statement or
+/// a lock before the store's deadline: the connection then stays usable,
+/// and a lock wait becomes a retry instead of a hang.
+#[derive(Clone, Debug)]
+struct SessionLimits {
+    statements: String,
+}
+
+impl SessionLimits {
+    async fn for_server(conn: &mut MySqlConnection, timeout: Duration) -> anyhow::Result<Self> {
+        let version: String = sqlx::query_scalar("SELECT VERSION()")
+            .fetch_one(&mut *conn)
+            .await
+            .context("cannot read the MySQL server version")?;
+        // A lock wait ends well inside the deadline, leaving time to retry.
+        let lock_wait = (timeout.as_secs() / 3).clamp(1, 50);
+        // The server stops a statement just before the deadline would.
+        let statement = timeout.mul_f64(0.9);
+        let statement_limit = if version.to_ascii_lowercase().contains("mariadb") {
+            format!("max_statement_time = {:.3}", statement.as_secs_f64())
+        } else {
+            // MySQL limits only SELECTs this way; writes are bounded by the
+            // lock wait and the store's deadline.
+            format!("max_execution_time = {}", statement.as_millis().max(1))
+        };
+        let limits = Self {
+            statements: format!(
+                "SET SESSION innodb_lock_wait_timeout = {lock_wait}, SESSION {statement_limit}"
+            ),
+        };
+        limits
+            .apply(conn)
+            .await
+            .context("cannot set MySQL session limits")?;
+        Ok(limits)
+    }
+
+    async fn apply(&self, conn: &mut MySqlConnection) -> sqlx::Result<()> {
+        conn.execute(sqlx::AssertSqlSafe(self.statements.clone()))
+            .await
+            .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::error::ErrorKind as K;
+
+    #[test]
+    fn mysql_codes_are_classified() {
+        assert_eq!(classify("1213", K::Other), ErrorClass::Transient);
+        assert_eq!(classify("1205", K::Other), ErrorClass::Transient);
+        assert_eq!(classify("1290", K::Other), ErrorClass::CannotWrite);
+        assert_eq!(classify("1969", K::Other), ErrorClass::TimedOut);
+        assert_eq!(classify("1062", K::UniqueViolation), ErrorClass::Constraint);
+        assert_eq!(classify("1064", K::Other), ErrorClass::Fault);
+    }
+}

@@ -1,16 +1,24 @@
-//! Row types shared by both backends; each backend supplies its time encoding.
+//! Row types shared by both backends, and how stored rows become domain
+//! values: leniently, since another tool may have written them.
+//!
+//! Input is validated once, by the domain, before it is written. What is
+//! read back is served as faithfully as JSON allows, never refused: a
+//! `NULL` title reads as empty, a date that cannot be read (a MySQL zero
+//! date, text in an SQLite integer column) reads as `None`, and a log line
+//! names the table, the row and the column.
+
+use sqlx::{Database, Decode, Type, ValueRef};
 
 use crate::domain::{
-    Delivery, DeliveryState, Description, Notification, NotificationKind, Task, TaskId, Timestamp,
-    Title,
+    Delivery, DeliveryState, Description, Notification, NotificationKind, PendingExpiry, Task,
+    TaskId, Timestamp, Title,
 };
-
-use super::StoreError;
 
 /// How a backend stores a [`Timestamp`].
 pub trait DbTime: Sized {
     fn encode(ts: Timestamp) -> Self;
-    fn decode(self) -> Result<Timestamp, StoreError>;
+    /// `None` when the stored value is no instant at all.
+    fn to_timestamp(self) -> Option<Timestamp>;
 }
 
 /// SQLite: integer microseconds since the epoch, so `ORDER BY` and range
@@ -20,8 +28,8 @@ impl DbTime for i64 {
         ts.micros()
     }
 
-    fn decode(self) -> Result<Timestamp, StoreError> {
-        Timestamp::from_micros(self).ok_or_else(|| StoreError::Corrupt(format!("time {self}")))
+    fn to_timestamp(self) -> Option<Timestamp> {
+        Timestamp::from_micros(self)
     }
 }
 
@@ -31,72 +39,142 @@ impl DbTime for chrono::NaiveDateTime {
         ts.naive_utc()
     }
 
-    fn decode(self) -> Result<Timestamp, StoreError> {
-        Ok(Timestamp::from_naive_utc(self))
+    fn to_timestamp(self) -> Option<Timestamp> {
+        Some(Timestamp::from_naive_utc(self))
+    }
+}
+
+/// A column as stored: `NULL`, a value, or something that does not decode
+/// as `T`. Decoding it never fails, so one odd row cannot fail a query.
+#[derive(Debug)]
+pub enum Stored<T> {
+    Null,
+    Value(T),
+    Unreadable(String),
+}
+
+impl<'r, DB: Database, T: Decode<'r, DB>> Decode<'r, DB> for Stored<T> {
+    fn decode(value: DB::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        if value.is_null() {
+            return Ok(Self::Null);
+        }
+        Ok(match T::decode(value) {
+            Ok(decoded) => Self::Value(decoded),
+            Err(err) => Self::Unreadable(err.to_string()),
+        })
+    }
+}
+
+impl<DB: Database, T: Type<DB>> Type<DB> for Stored<T> {
+    fn type_info() -> DB::TypeInfo {
+        T::type_info()
+    }
+
+    /// Any column type: what does not decode as `T` becomes `Unreadable`.
+    fn compatible(_: &DB::TypeInfo) -> bool {
+        true
+    }
+}
+
+/// Reads one column of one row, logging what cannot be read.
+struct RowReader {
+    table: &'static str,
+    id: i64,
+}
+
+impl RowReader {
+    fn value<T>(&self, column: &str, stored: Stored<T>) -> Option<T> {
+        match stored {
+            Stored::Null => None,
+            Stored::Value(value) => Some(value),
+            Stored::Unreadable(why) => {
+                self.unreadable(column, &why);
+                None
+            }
+        }
+    }
+
+    fn time<T: DbTime>(&self, column: &str, stored: Stored<T>) -> Option<Timestamp> {
+        let value = self.value(column, stored)?;
+        let time = value.to_timestamp();
+        if time.is_none() {
+            self.unreadable(column, "not an instant");
+        }
+        time
+    }
+
+    fn unreadable(&self, column: &str, why: &str) {
+        tracing::warn!(
+            table = self.table,
+            id = self.id,
+            column,
+            reason = why,
+            "stored value cannot be read; it is served as null"
+        );
     }
 }
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct TaskRow<T> {
     id: i64,
-    title: String,
-    description: Option<String>,
-    expiry_dt: Option<T>,
-    create_dt: T,
-    update_dt: T,
+    title: Stored<String>,
+    description: Stored<String>,
+    expiry_dt: Stored<T>,
+    create_dt: Stored<T>,
+    update_dt: Stored<T>,
 }
 
-impl<T: DbTime> TryFrom<TaskRow<T>> for Task {
-    type Error = StoreError;
-
-    fn try_from(row: TaskRow<T>) -> Result<Self, Self::Error> {
-        let corrupt = |what: &str, err: crate::domain::ValidationError| {
-            StoreError::Corrupt(format!("task {}: {what} {err}", row.id))
+impl<T: DbTime> From<TaskRow<T>> for Task {
+    fn from(row: TaskRow<T>) -> Self {
+        let read = RowReader {
+            table: "task",
+            id: row.id,
         };
-        Ok(Task {
+        Task {
             id: TaskId::from_db(row.id),
-            title: Title::parse(&row.title).map_err(|e| corrupt("title", e))?,
-            description: row
-                .description
-                .map(Description::parse)
-                .transpose()
-                .map_err(|e| corrupt("description", e))?,
-            expiry_dt: row.expiry_dt.map(DbTime::decode).transpose()?,
-            create_dt: row.create_dt.decode()?,
-            update_dt: row.update_dt.decode()?,
-        })
+            title: Title::from_stored(read.value("title", row.title)),
+            description: read
+                .value("description", row.description)
+                .map(Description::from_stored),
+            expiry_dt: read.time("expiry_dt", row.expiry_dt),
+            create_dt: read.time("create_dt", row.create_dt),
+            update_dt: read.time("update_dt", row.update_dt),
+        }
     }
 }
 
-pub const SELECT_TASK: &str =
-    "SELECT id, title, description, expiry_dt, create_dt, update_dt FROM task WHERE id = ?";
-pub const LIST_TASKS: &str = "SELECT id, title, description, expiry_dt, create_dt, update_dt \
-     FROM task WHERE (? IS NULL OR expiry_dt < ?) AND (? IS NULL OR expiry_dt >= ?) \
-     ORDER BY id LIMIT ? OFFSET ?";
-pub const COUNT_TASKS: &str = "SELECT COUNT(*) FROM task \
-     WHERE (? IS NULL OR expiry_dt < ?) AND (? IS NULL OR expiry_dt >= ?)";
-pub const INSERT_TASK: &str = "INSERT INTO task (title, description, expiry_dt, create_dt, update_dt) \
-     VALUES (?, ?, ?, ?, ?)";
-pub const UPDATE_TASK: &str =
-    "UPDATE task SET title = ?, description = ?, expiry_dt = ?, update_dt = ? WHERE id = ?";
-pub const DELETE_TASK: &str = "DELETE FROM task WHERE id = ?";
-pub const DELETE_ALL_TASKS: &str = "DELETE FROM task";
-
+/// A task's expiry as the expiry service reads it.
 #[derive(Debug, sqlx::FromRow)]
 pub struct PendingRow<T> {
     id: i64,
-    expiry_dt: T,
-    update_dt: T,
+    expiry_dt: Stored<T>,
+    update_dt: Stored<T>,
 }
 
-impl<T: DbTime> TryFrom<PendingRow<T>> for super::PendingExpiry {
-    type Error = StoreError;
+impl<T: DbTime> PendingRow<T> {
+    pub fn id(&self) -> i64 {
+        self.id
+    }
 
-    fn try_from(row: PendingRow<T>) -> Result<Self, Self::Error> {
-        Ok(Self {
-            task_id: TaskId::from_db(row.id),
-            expiry_dt: row.expiry_dt.decode()?,
-            version: row.update_dt.decode()?,
+    /// `None`, with a log line, when the expiry cannot be read: such a task
+    /// is skipped for warnings, and the rest go on.
+    pub fn into_pending(self) -> Option<PendingExpiry> {
+        let read = RowReader {
+            table: "task",
+            id: self.id,
+        };
+        let expiry_dt = read.time("expiry_dt", self.expiry_dt);
+        if expiry_dt.is_none() {
+            tracing::warn!(
+                table = "task",
+                id = self.id,
+                "task skipped for expiry warnings: its expiry_dt cannot be read"
+            );
+        }
+        Some(PendingExpiry {
+            task_id: TaskId::from_db(self.id),
+            expiry_dt: expiry_dt?,
+            version: read.time("update_dt", self.update_dt),
         })
     }
 }
@@ -105,80 +183,107 @@ impl<T: DbTime> TryFrom<PendingRow<T>> for super::PendingExpiry {
 pub struct NotificationRow<T> {
     id: i64,
     task_id: i64,
-    title: String,
-    kind: String,
-    expiry_dt: T,
-    notified_at: T,
-    late: bool,
-    delivery_state: String,
-    delivery_attempts: i32,
-    last_error: Option<String>,
-    delivered_at: Option<T>,
+    title: Stored<String>,
+    kind: Stored<String>,
+    expiry_dt: Stored<T>,
+    notified_at: Stored<T>,
+    late: Stored<bool>,
+    delivery_state: Stored<String>,
+    delivery_attempts: Stored<i32>,
+    last_error: Stored<String>,
+    delivered_at: Stored<T>,
 }
 
-impl<T: DbTime> TryFrom<NotificationRow<T>> for Notification {
-    type Error = StoreError;
+impl<T: DbTime> NotificationRow<T> {
+    pub fn id(&self) -> i64 {
+        self.id
+    }
 
-    fn try_from(row: NotificationRow<T>) -> Result<Self, Self::Error> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("notification {}: {what}", row.id));
-        Ok(Notification {
-            id: row.id,
-            task_id: TaskId::from_db(row.task_id),
-            title: Title::parse(&row.title).map_err(|_| corrupt("title"))?,
-            kind: NotificationKind::parse(&row.kind).ok_or_else(|| corrupt("kind"))?,
-            expiry_dt: row.expiry_dt.decode()?,
-            notified_at: row.notified_at.decode()?,
-            late: row.late,
+    /// `None`, with a log line, for a row this service did not write and
+    /// cannot make sense of; listings skip it.
+    pub fn into_notification(self) -> Option<Notification> {
+        let read = RowReader {
+            table: "notification",
+            id: self.id,
+        };
+        let kind = read
+            .value("kind", self.kind)
+            .and_then(|kind| NotificationKind::parse(&kind));
+        let expiry_dt = read.time("expiry_dt", self.expiry_dt);
+        let notified_at = read.time("notified_at", self.notified_at);
+        let (Some(kind), Some(expiry_dt), Some(notified_at)) = (kind, expiry_dt, notified_at)
+        else {
+            tracing::warn!(
+                table = "notification",
+                id = self.id,
+                "notification skipped: its kind or times cannot be read"
+            );
+            return None;
+        };
+        Some(Notification {
+            id: self.id,
+            task_id: TaskId::from_db(self.task_id),
+            title: Title::from_stored(read.value("title", self.title)),
+            kind,
+            expiry_dt,
+            notified_at,
+            late: read.value("late", self.late).unwrap_or(false),
             delivery: Delivery {
-                state: DeliveryState::parse(&row.delivery_state)
-                    .ok_or_else(|| corrupt("delivery_state"))?,
-                attempts: u32::try_from(row.delivery_attempts).unwrap_or_default(),
-                last_error: row.last_error,
-                delivered_at: row.delivered_at.map(DbTime::decode).transpose()?,
+                state: read
+                    .value("delivery_state", self.delivery_state)
+                    .and_then(|state| DeliveryState::parse(&state))
+                    .unwrap_or(DeliveryState::None),
+                attempts: read
+                    .value("delivery_attempts", self.delivery_attempts)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .unwrap_or_default(),
+                last_error: read.value("last_error", self.last_error),
+                delivered_at: read.time("delivered_at", self.delivered_at),
             },
         })
     }
 }
 
-/// A task awaits a warning while it has an expiry that no notification
-/// records yet.
-macro_rules! awaiting_warning {
-    () => {
-        " t.expiry_dt IS NOT NULL AND NOT EXISTS \
-         (SELECT 1 FROM notification n WHERE n.task_id = t.id AND n.expiry_dt = t.expiry_dt)"
-    };
+/// What a create with an idempotency key recorded: the request's
+/// fingerprint and, once the task exists, the task as it was created.
+#[derive(Debug, sqlx::FromRow)]
+pub struct IdempotencyRow<T> {
+    pub fingerprint: String,
+    pub expires_at: Stored<T>,
+    pub task_id: Option<i64>,
+    pub title: Stored<String>,
+    pub description: Stored<String>,
+    pub expiry_dt: Stored<T>,
+    pub create_dt: Stored<T>,
 }
 
-pub const PENDING_EXPIRY: &str = concat!(
-    "SELECT t.id, t.expiry_dt, t.update_dt FROM task t WHERE t.id = ? AND",
-    awaiting_warning!()
-);
-pub const PENDING_BATCH: &str = concat!(
-    "SELECT t.id, t.expiry_dt, t.update_dt FROM task t WHERE t.id > ? AND",
-    awaiting_warning!(),
-    " ORDER BY t.id LIMIT ?"
-);
-pub const CHANGED_PENDING_BATCH: &str = concat!(
-    "SELECT t.id, t.expiry_dt, t.update_dt FROM task t WHERE t.update_dt >= ? AND t.id > ? AND",
-    awaiting_warning!(),
-    " ORDER BY t.id LIMIT ?"
-);
+impl<T: DbTime> IdempotencyRow<T> {
+    pub fn expires_at(&mut self) -> Option<Timestamp> {
+        let stored = std::mem::replace(&mut self.expires_at, Stored::Null);
+        RowReader {
+            table: "idempotency_key",
+            id: self.task_id.unwrap_or_default(),
+        }
+        .time("expires_at", stored)
+    }
 
-pub const SELECT_NOTIFICATION: &str = "SELECT id, task_id, title, kind, expiry_dt, notified_at, late, \
-     delivery_state, delivery_attempts, last_error, delivered_at FROM notification WHERE id = ?";
-pub const LIST_NOTIFICATIONS: &str = "SELECT id, task_id, title, kind, expiry_dt, notified_at, late, \
-     delivery_state, delivery_attempts, last_error, delivered_at FROM notification \
-     WHERE (? IS NULL OR task_id = ?) ORDER BY id DESC LIMIT ? OFFSET ?";
-pub const COUNT_NOTIFICATIONS: &str =
-    "SELECT COUNT(*) FROM notification WHERE (? IS NULL OR task_id = ?)";
-pub const DUE_DELIVERIES: &str = "SELECT id, task_id, title, kind, expiry_dt, notified_at, late, \
-     delivery_state, delivery_attempts, last_error, delivered_at FROM notification \
-     WHERE delivery_state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?";
-/// Takes a delivery for one replica until the lease ends; matches only if
-/// no other replica took it meanwhile.
-pub const LEASE_DELIVERY: &str = "UPDATE notification SET next_attempt_at = ? \
-     WHERE id = ? AND delivery_state = 'pending' AND next_attempt_at <= ?";
-pub const RECORD_DELIVERY: &str = "UPDATE notification SET delivery_state = ?, \
-     delivery_attempts = delivery_attempts + 1, last_error = COALESCE(?, last_error), \
-     next_attempt_at = ?, delivered_at = ? \
-     WHERE id = ?";
+    /// The task as the first request created it.
+    pub fn into_task(self) -> Option<Task> {
+        let id = self.task_id?;
+        let read = RowReader {
+            table: "idempotency_key",
+            id,
+        };
+        let created = read.time("create_dt", self.create_dt);
+        Some(Task {
+            id: TaskId::from_db(id),
+            title: Title::from_stored(read.value("title", self.title)),
+            description: read
+                .value("description", self.description)
+                .map(Description::from_stored),
+            expiry_dt: read.time("expiry_dt", self.expiry_dt),
+            create_dt: created,
+            update_dt: created,
+        })
+    }
+}

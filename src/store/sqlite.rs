@@ -1,73 +1,132 @@
-//! The embedded default: one SQLite file, WAL mode, times as integer microseconds.
+//! The embedded default: one SQLite file in WAL mode. One writer
+//! connection behind a queue that commits waiting writes together; a pool
+//! of readers that WAL never blocks. Times are integer microseconds.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use anyhow::Context;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{Sqlite, SqlitePool, Transaction};
-
-use super::rows::{self, DbTime};
-use super::{
-    DeliveryOutcome, Page, PageRequest, PendingExpiry, PoolOptions, StoreError, StoreResult,
-    TaskFilter,
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult,
+    SqliteSynchronous,
 };
-use crate::domain::{
-    Claim, DeliveryState, Notification, Precondition, Task, TaskDraft, TaskId, TaskPatch, Timestamp,
-};
+use sqlx::{ConnectOptions, Sqlite};
 
-type Db = Sqlite;
-type Time = i64;
+use super::StoreOptions;
+use super::dialect::Dialect;
+use super::error::ErrorClass;
+use super::sql_store::{SqlStore, Writer};
+use super::write_queue::{Connect, WriteQueue};
 
-/// Write transactions start with `BEGIN IMMEDIATE`, so the plain read is
-/// already serialised against other writers.
-const LOCK_TASK: &str = rows::SELECT_TASK;
+pub struct SqliteDialect;
 
-/// Inserts only while the task still has this expiry; the unique key on
-/// (task_id, expiry_dt) turns a second claim into a no-op.
-const CLAIM: &str = "INSERT OR IGNORE INTO notification \
-     (task_id, title, kind, expiry_dt, notified_at, late, delivery_state, next_attempt_at) \
-     SELECT id, title, ?, expiry_dt, ?, ?, ?, ? FROM task WHERE id = ? AND expiry_dt = ?";
+impl Dialect for SqliteDialect {
+    type Db = Sqlite;
+    type Time = i64;
 
-fn inserted_id(result: &sqlx::sqlite::SqliteQueryResult) -> i64 {
-    result.last_insert_rowid()
-}
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    const LOCK_ROWS: &'static str = "";
+    const LOCK_TASK: &'static str = super::sql::SELECT_TASK;
+    const CLAIM: &'static str = "INSERT OR IGNORE INTO notification \
+         (task_id, title, kind, expiry_dt, notified_at, late, delivery_state, next_attempt_at) \
+         SELECT id, COALESCE(title, ''), ?, expiry_dt, ?, ?, ?, ? FROM task \
+         WHERE id = ? AND expiry_dt = ?";
+    const INSERT_IDEMPOTENCY_KEY: &'static str = "INSERT OR IGNORE INTO idempotency_key \
+         (idem_key, fingerprint, created_at, expires_at) VALUES (?, ?, ?, ?)";
+    const CODES: super::error::CodeTable = classify;
 
-pub struct SqliteStore {
-    pool: SqlitePool,
-}
-
-impl SqliteStore {
-    pub async fn connect(database_url: &str, options: &PoolOptions) -> anyhow::Result<Self> {
-        let connect = SqliteConnectOptions::from_str(database_url)
-            .with_context(|| format!("invalid SQLite URL {database_url:?}"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(std::time::Duration::from_secs(10));
-        if let Some(dir) = connect.get_filename().parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.acquire_timeout)
-            .connect_with(connect)
-            .await
-            .with_context(|| format!("cannot open SQLite database {database_url:?}"))?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&pool)
-            .await
-            .context("cannot apply SQLite migrations")?;
-        Ok(Self { pool })
+    fn rows_affected(result: &SqliteQueryResult) -> u64 {
+        result.rows_affected()
     }
 
-    /// Takes the write lock up front: a deferred transaction that reads and
-    /// then writes can fail with SQLITE_BUSY instead of waiting its turn.
-    async fn begin_write(&self) -> StoreResult<Transaction<'static, Db>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    fn inserted_id(result: &SqliteQueryResult) -> i64 {
+        result.last_insert_rowid()
     }
 }
 
-super::task_sql::impl_task_store!(SqliteStore);
-super::notification_sql::impl_notification_store!(SqliteStore);
+/// SQLite result codes; an extended code keeps its primary code in the low byte.
+fn classify(code: &str, kind: sqlx::error::ErrorKind) -> ErrorClass {
+    let Ok(code) = code.parse::<u32>() else {
+        return ErrorClass::of_kind(kind);
+    };
+    match code & 0xff {
+        // BUSY, LOCKED
+        5 | 6 => ErrorClass::Transient,
+        // READONLY, IOERR, FULL, CANTOPEN
+        8 | 10 | 13 | 14 => ErrorClass::CannotWrite,
+        // CONSTRAINT, TOOBIG, MISMATCH
+        18..=20 => ErrorClass::Constraint,
+        _ => ErrorClass::of_kind(kind),
+    }
+}
+
+pub async fn open(
+    database_url: &str,
+    options: &StoreOptions,
+) -> anyhow::Result<SqlStore<SqliteDialect>> {
+    let connect = SqliteConnectOptions::from_str(database_url)
+        .with_context(|| format!("invalid SQLite URL {database_url:?}"))?;
+    anyhow::ensure!(
+        !connect.get_filename().as_os_str().is_empty()
+            && !database_url.contains(":memory:")
+            && !database_url.contains("mode=memory"),
+        "an in-memory SQLite database is not supported (each connection would see its own): \
+         use a file, e.g. sqlite://data/taskman.db"
+    );
+    let connect = connect
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // Every commit is on disk before it is acknowledged; the write
+        // queue shares one sync among the writes committed together.
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(options.timeout);
+    if let Some(dir) = connect.get_filename().parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut writer = connect
+        .connect()
+        .await
+        .with_context(|| format!("cannot open SQLite database {database_url:?}"))?;
+    super::migrate::run(
+        &sqlx::migrate!("./migrations/sqlite"),
+        &mut writer,
+        "sqlite",
+    )
+    .await?;
+    let readers = SqlitePoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.timeout)
+        // A file does not go away under a connection; a failing one is
+        // closed when a read fails.
+        .test_before_acquire(false)
+        .connect_with(connect.clone())
+        .await
+        .with_context(|| format!("cannot open SQLite database {database_url:?}"))?;
+    let reconnect: Connect<Sqlite> = Arc::new(move || {
+        let connect = connect.clone();
+        Box::pin(async move { connect.connect().await })
+    });
+    Ok(SqlStore::new(
+        readers,
+        Writer::Queued(WriteQueue::start(writer, reconnect)),
+        options.timeout,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::error::ErrorKind as K;
+
+    #[test]
+    fn sqlite_codes_are_classified_by_their_primary_code() {
+        assert_eq!(classify("5", K::Other), ErrorClass::Transient);
+        assert_eq!(classify("517", K::Other), ErrorClass::Transient);
+        assert_eq!(classify("13", K::Other), ErrorClass::CannotWrite);
+        assert_eq!(classify("266", K::Other), ErrorClass::CannotWrite);
+        assert_eq!(classify("2067", K::UniqueViolation), ErrorClass::Constraint);
+        assert_eq!(classify("1", K::Other), ErrorClass::Fault);
+    }
+}

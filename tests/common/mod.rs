@@ -64,7 +64,7 @@ pub async fn start(
         database_url.to_owned(),
         "--bind-addr".to_owned(),
         "127.0.0.1:0".to_owned(),
-        "--db-acquire-timeout".to_owned(),
+        "--db-timeout".to_owned(),
         "2s".to_owned(),
     ];
     args.extend(extra_args.iter().cloned());

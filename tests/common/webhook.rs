@@ -74,6 +74,11 @@ impl WebhookReceiver {
         format!("http://127.0.0.1:{}/hook", self.port)
     }
 
+    /// What delivery errors name of the webhook: its origin only.
+    pub fn origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
     pub fn calls(&self) -> Vec<WebhookCall> {
         self.recorded.calls.lock().unwrap().clone()
     }

@@ -54,7 +54,13 @@ async fn with_a_token_every_v1_endpoint_but_health_requires_it(backend: Backend)
     }
     // Nothing was created by the refused requests.
     let page = json_body(
-        send(&app, reqwest::Method::GET, "/v1/tasks", Some("s3cret")).await,
+        send(
+            &app,
+            reqwest::Method::GET,
+            "/v1/tasks?count=true",
+            Some("s3cret"),
+        )
+        .await,
         200,
     )
     .await;

@@ -55,8 +55,9 @@ async fn listing_orders_by_id_and_pages(backend: Backend) {
     for n in 0..5 {
         ids.push(app.create_task(json!({"title": format!("task {n}")})).await["id"].clone());
     }
-    let all = json_body(app.get("/v1/tasks").await, 200).await;
+    let all = json_body(app.get("/v1/tasks?count=true").await, 200).await;
     assert_eq!(all["total"], 5);
+    assert_eq!(all["next_cursor"], Value::Null);
     assert_eq!(all["limit"], 100);
     assert_eq!(all["offset"], 0);
     let listed: Vec<Value> = all["tasks"]
@@ -67,7 +68,7 @@ async fn listing_orders_by_id_and_pages(backend: Backend) {
         .collect();
     assert_eq!(listed, ids);
 
-    let page = json_body(app.get("/v1/tasks?limit=2&offset=1").await, 200).await;
+    let page = json_body(app.get("/v1/tasks?limit=2&offset=1&count=true").await, 200).await;
     assert_eq!(page["total"], 5);
     assert_eq!(page["limit"], 2);
     assert_eq!(page["offset"], 1);
@@ -79,9 +80,12 @@ async fn listing_orders_by_id_and_pages(backend: Backend) {
         .collect();
     assert_eq!(paged, ids[1..3].to_vec());
 
-    let beyond = json_body(app.get("/v1/tasks?offset=50").await, 200).await;
+    let beyond = json_body(app.get("/v1/tasks?offset=50&count=true").await, 200).await;
     assert_eq!(beyond["tasks"], json!([]));
     assert_eq!(beyond["total"], 5);
+    // Without `count`, no total is computed at all.
+    let uncounted = json_body(app.get("/v1/tasks").await, 200).await;
+    assert!(uncounted.get("total").is_none(), "{uncounted}");
 }
 
 async fn listing_filters_by_expiry(backend: Backend) {
@@ -107,7 +111,7 @@ async fn listing_filters_by_expiry(backend: Backend) {
 
     // `+08:00` is the same instant as 2030-05-31T16:00Z: `mid` is not before it.
     let before = json_body(
-        app.get("/v1/tasks?expires_before=2030-06-01T08:00:00%2B08:00")
+        app.get("/v1/tasks?count=true&expires_before=2030-06-01T08:00:00%2B08:00")
             .await,
         200,
     )
@@ -246,7 +250,7 @@ async fn deleting_all_tasks_counts_them(backend: Backend) {
     }
     let result = json_body(app.delete("/v1/tasks").await, 200).await;
     assert_eq!(result, json!({"deleted": 3}));
-    let page = json_body(app.get("/v1/tasks").await, 200).await;
+    let page = json_body(app.get("/v1/tasks?count=true").await, 200).await;
     assert_eq!(page["total"], 0);
 }
 

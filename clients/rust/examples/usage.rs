@@ -33,11 +33,14 @@ async fn main() -> Result<(), Box<dyn Error>> {
     };
 
     let task = client
-        .create_task(&TaskInput {
-            title: "Pay rent".into(),
-            description: Some("by transfer".parse()?),
-            expiry_dt: None,
-        })
+        .create_task(
+            None,
+            &TaskInput {
+                title: "Pay rent".into(),
+                description: Some("by transfer".parse()?),
+                expiry_dt: None,
+            },
+        )
         .await?
         .into_inner();
     println!("created {task:?}");

@@ -1,29 +1,44 @@
-//! The task use cases: the store does the writing, the expiry service is told
-//! about every change through its handle.
+//! [`TaskService`]: tasks. The store does the writing; the expiry service is
+//! told about every change through its handle.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::domain::{Clock, Precondition, Task, TaskDraft, TaskId, TaskPatch};
+use crate::domain::{
+    Clock, IdempotencyKey, IdempotentCreate, Page, PageRequest, Precondition, Task, TaskDraft,
+    TaskFilter, TaskId, TaskPatch,
+};
 use crate::expiry::ExpiryHandle;
-use crate::store::{Page, PageRequest, StoreResult, TaskFilter, TaskStore};
+use crate::store::{Created, DatabaseHealth, HealthCheck, StoreResult, TaskStore};
 
 pub struct TaskService {
     store: Arc<dyn TaskStore>,
+    health: Arc<dyn HealthCheck>,
     expiry: ExpiryHandle,
     clock: Arc<dyn Clock>,
+    /// How long an idempotency key answers retries.
+    idempotency_ttl: Duration,
 }
 
 impl TaskService {
-    pub fn new(store: Arc<dyn TaskStore>, expiry: ExpiryHandle, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        store: Arc<dyn TaskStore>,
+        health: Arc<dyn HealthCheck>,
+        expiry: ExpiryHandle,
+        clock: Arc<dyn Clock>,
+        idempotency_ttl: Duration,
+    ) -> Self {
         Self {
             store,
+            health,
             expiry,
             clock,
+            idempotency_ttl,
         }
     }
 
-    pub async fn ping(&self) -> StoreResult<()> {
-        self.store.ping().await
+    pub async fn health(&self) -> DatabaseHealth {
+        self.health.health().await
     }
 
     pub async fn get(&self, id: TaskId) -> StoreResult<Option<Task>> {
@@ -34,10 +49,22 @@ impl TaskService {
         self.store.list(filter, page).await
     }
 
-    pub async fn create(&self, draft: &TaskDraft) -> StoreResult<Task> {
-        let task = self.store.create(draft, self.clock.now()).await?;
-        self.expiry.task_saved(&task);
-        Ok(task)
+    /// Creates a task. With a key, a retry of the same create (same key,
+    /// same content) gets the first one's task back, and nothing new is
+    /// written; the same key with other content is refused.
+    pub async fn create(
+        &self,
+        draft: &TaskDraft,
+        key: Option<IdempotencyKey>,
+    ) -> StoreResult<Created> {
+        let now = self.clock.now();
+        let idempotency = key
+            .map(|key| IdempotentCreate::new(key, draft, now.saturating_add(self.idempotency_ttl)));
+        let created = self.store.create(draft, now, idempotency.as_ref()).await?;
+        if let Created::New(task) = &created {
+            self.expiry.task_saved(task);
+        }
+        Ok(created)
     }
 
     pub async fn replace(
@@ -57,7 +84,7 @@ impl TaskService {
     pub async fn patch(
         &self,
         id: TaskId,
-        patch: TaskPatch,
+        patch: &TaskPatch,
         condition: &Precondition,
     ) -> StoreResult<Task> {
         let task = self

@@ -1,5 +1,6 @@
-//! [`JsonString`]: a request string that must be a JSON string, and whose
-//! rules are checked by the domain, not by poem-openapi.
+//! [`JsonString`]: how a request string field is described in the spec,
+//! while its rules are checked by the domain (`input.rs`), not by
+//! poem-openapi.
 //!
 //! poem-openapi's `String` also accepts numbers and booleans (`"title": 5`
 //! becomes `"5"`); a client that sends the wrong type has a bug we should
@@ -22,8 +23,9 @@ pub trait StringShape: Send + Sync + 'static {
     fn describe(schema: MetaSchema) -> MetaSchema;
 }
 
-/// A title: at least one character that is not white space (in the
-/// ECMAScript, Python and Rust senses alike), at most 255 after trimming.
+/// A title: no C0 control character, at least one character that is not
+/// white space (in the ECMAScript, Python and Rust senses alike), at most
+/// 255 characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TitleShape;
 
@@ -31,7 +33,9 @@ impl StringShape for TitleShape {
     fn describe(schema: MetaSchema) -> MetaSchema {
         MetaSchema {
             max_length: Some(MAX_TITLE_CHARS),
-            pattern: Some(r"[^\s\u0085\uFEFF]".to_owned()),
+            pattern: Some(
+                r"^[^\u0000-\u001F]*[^\s\u0000-\u001F\u0085\uFEFF][^\u0000-\u001F]*$".to_owned(),
+            ),
             ..schema
         }
     }

@@ -1,5 +1,5 @@
 //! Refuses request bodies over 1 MiB with 413, whether or not the client
-//! announced the length.
+//! announced the length. (poem has no body limit of its own.)
 
 use futures_util::StreamExt;
 use poem::http::StatusCode;
@@ -14,6 +14,15 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
 
 pub struct BodyLimit;
+
+/// Marks a request that came with a body, for handlers that take none.
+#[derive(Clone, Copy, Debug)]
+struct ReceivedBody;
+
+/// Whether the request came with a (non-empty) body.
+pub fn has_body(request: &Request) -> bool {
+    request.data::<ReceivedBody>().is_some()
+}
 
 impl<E: Endpoint> Middleware<E> for BodyLimit {
     type Output = BodyLimitEndpoint<E>;
@@ -61,6 +70,9 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             }
             if total > MAX_BODY_BYTES as u64 {
                 return Err(too_large());
+            }
+            if !kept.is_empty() {
+                req.set_data(ReceivedBody);
             }
             req.set_body(kept);
         }

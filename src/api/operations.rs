@@ -1,0 +1,78 @@
+//! Which problems each operation can answer with: the one place that says
+//! so. The spec's responses, their examples, and each handler's error type
+//! (`ApiError<ThatOperation>`) all follow from this table.
+
+use super::problem::ProblemKind::{self, *};
+
+/// An operation of the API.
+pub trait Operation: Send + Sync + 'static {
+    /// Its `operationId`.
+    const ID: &'static str;
+    /// The problems it can answer with.
+    const PROBLEMS: &'static [ProblemKind];
+}
+
+/// Every operation reads the database; every one may find it unavailable
+/// or fail unexpectedly, and every one refuses unknown parameters (400).
+/// With `API_TOKEN` set, all but the health check require it (401).
+macro_rules! operations {
+    ($($name:ident = $id:literal: [$($kind:ident),* $(,)?];)*) => {
+        $(
+            #[doc = concat!("`", $id, "`")]
+            pub struct $name;
+
+            impl Operation for $name {
+                const ID: &'static str = $id;
+                const PROBLEMS: &'static [ProblemKind] = &[$($kind),*];
+            }
+        )*
+
+        /// Every operation's id and problems, for the spec and its tests.
+        pub const ALL: &[(&str, &[ProblemKind])] = &[$(($id, <$name as Operation>::PROBLEMS)),*];
+    };
+}
+
+operations! {
+    GetHealth = "get_health": [BadRequest];
+    ListTasks = "list_tasks": [BadRequest, Unauthorized, Internal, Unavailable];
+    CreateTask = "create_task": [
+        BadRequest, Unauthorized, Conflict, PayloadTooLarge, UnsupportedMediaType, Unprocessable,
+        Internal, Unavailable,
+    ];
+    ReplaceTasks = "replace_tasks": [
+        BadRequest, Unauthorized, NotFound, Conflict, PayloadTooLarge, UnsupportedMediaType,
+        Unprocessable, Internal, Unavailable,
+    ];
+    DeleteTasks = "delete_tasks": [BadRequest, Unauthorized, Internal, Unavailable];
+    GetTask = "get_task": [BadRequest, Unauthorized, NotFound, Internal, Unavailable];
+    ReplaceTask = "replace_task": [
+        BadRequest, Unauthorized, NotFound, PreconditionFailed, Conflict, PayloadTooLarge,
+        UnsupportedMediaType, Internal, Unavailable,
+    ];
+    PatchTask = "patch_task": [
+        BadRequest, Unauthorized, NotFound, PreconditionFailed, Conflict, PayloadTooLarge,
+        UnsupportedMediaType, Internal, Unavailable,
+    ];
+    DeleteTask = "delete_task": [
+        BadRequest, Unauthorized, NotFound, PreconditionFailed, Internal, Unavailable,
+    ];
+    ListNotifications = "list_notifications": [BadRequest, Unauthorized, Internal, Unavailable];
+    StreamNotifications = "stream_notifications": [BadRequest, Unauthorized, Unavailable];
+    ListTaskNotifications = "list_task_notifications": [
+        BadRequest, Unauthorized, NotFound, Internal, Unavailable,
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_refuses_bad_requests_and_ids_are_unique() {
+        let mut ids = std::collections::HashSet::new();
+        for (id, problems) in ALL {
+            assert!(ids.insert(*id), "{id} twice");
+            assert!(problems.contains(&BadRequest), "{id}");
+        }
+    }
+}

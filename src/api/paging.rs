@@ -1,0 +1,150 @@
+//! Pages on the wire: `limit`, `offset` or an opaque `cursor`, `count`;
+//! and the next page as `next_cursor` and a `Link: <…>; rel="next"` header.
+//!
+//! A cursor is base64url of `<listing>:<id>[:<filter>]`: the keyset
+//! position, and a digest of the filters it was made under, so that a
+//! cursor used with other filters is refused rather than silently wrong.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+use super::problem::FieldError;
+use crate::domain::{PageRequest, PageStart};
+
+/// Which listing a cursor belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listing {
+    Tasks,
+    Notifications,
+}
+
+impl Listing {
+    fn tag(self) -> &'static str {
+        match self {
+            Self::Tasks => "t",
+            Self::Notifications => "n",
+        }
+    }
+}
+
+/// A listing's filters as the cursor remembers them (empty for none).
+pub fn filter_key(parts: &[Option<String>]) -> String {
+    if parts.iter().all(Option::is_none) {
+        return String::new();
+    }
+    let joined = parts
+        .iter()
+        .map(|part| part.as_deref().unwrap_or("-"))
+        .collect::<Vec<_>>()
+        .join("|");
+    hex::encode(&Sha256::digest(joined.as_bytes())[..6])
+}
+
+pub fn encode(listing: Listing, after: i64, filters: &str) -> String {
+    let text = if filters.is_empty() {
+        format!("{}:{after}", listing.tag())
+    } else {
+        format!("{}:{after}:{filters}", listing.tag())
+    };
+    URL_SAFE_NO_PAD.encode(text)
+}
+
+fn decode(listing: Listing, raw: &str, filters: &str) -> Option<i64> {
+    let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let mut parts = text.split(':');
+    if parts.next()? != listing.tag() {
+        return None;
+    }
+    let after: i64 = parts.next()?.parse().ok()?;
+    let made_under = parts.next().unwrap_or_default();
+    (parts.next().is_none() && made_under == filters && after >= 0).then_some(after)
+}
+
+/// The page a request asks for; a cursor and a non-zero offset exclude
+/// each other.
+pub fn page_request(
+    listing: Listing,
+    limit: u32,
+    offset: u64,
+    cursor: Option<&str>,
+    count: bool,
+    filters: &str,
+) -> Result<PageRequest, Vec<FieldError>> {
+    let start = match cursor {
+        None => PageStart::Offset(offset),
+        Some(_) if offset != 0 => {
+            return Err(vec![FieldError::new(
+                "offset",
+                "cannot be combined with `cursor`; a cursor page starts where the cursor points",
+            )]);
+        }
+        Some(raw) => match decode(listing, raw, filters) {
+            Some(after) => PageStart::After(after),
+            None => {
+                return Err(vec![FieldError::new(
+                    "cursor",
+                    super::support::parse_errors::expectation("cursor"),
+                )]);
+            }
+        },
+    };
+    Ok(PageRequest {
+        limit,
+        start,
+        count_total: count,
+    })
+}
+
+/// `<path?query with cursor=next and no offset>; rel="next"`.
+pub fn next_link(path: &str, query: Option<&str>, cursor: &str) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if name != "cursor" && name != "offset" {
+            out.append_pair(&name, &value);
+        }
+    }
+    out.append_pair("cursor", cursor);
+    format!("<{path}?{}>; rel=\"next\"", out.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_round_trips_under_the_same_filters_only() {
+        let filters = filter_key(&[Some("2026".into()), None]);
+        let cursor = encode(Listing::Tasks, 42, &filters);
+        assert_eq!(decode(Listing::Tasks, &cursor, &filters), Some(42));
+        assert_eq!(decode(Listing::Tasks, &cursor, ""), None);
+        assert_eq!(decode(Listing::Notifications, &cursor, &filters), None);
+        assert_eq!(encode(Listing::Tasks, 42, ""), "dDo0Mg");
+        for garbage in ["", "!!", "dDo", "eDo0Mg"] {
+            assert_eq!(decode(Listing::Tasks, garbage, ""), None, "{garbage}");
+        }
+    }
+
+    #[test]
+    fn a_cursor_and_an_offset_exclude_each_other() {
+        let cursor = encode(Listing::Tasks, 7, "");
+        let page = page_request(Listing::Tasks, 10, 0, Some(&cursor), false, "").unwrap();
+        assert_eq!(page.start, PageStart::After(7));
+        let errors = page_request(Listing::Tasks, 10, 5, Some(&cursor), false, "").unwrap_err();
+        assert_eq!(errors[0].field, "offset");
+    }
+
+    #[test]
+    fn the_next_link_keeps_the_filters_and_replaces_the_position() {
+        let link = next_link(
+            "/v1/tasks",
+            Some("limit=2&offset=4&expires_after=x%2B1"),
+            "abc",
+        );
+        assert_eq!(
+            link,
+            "</v1/tasks?limit=2&expires_after=x%2B1&cursor=abc>; rel=\"next\""
+        );
+    }
+}

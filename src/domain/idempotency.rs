@@ -1,0 +1,118 @@
+//! Idempotent creates: a client names its create with a key, and a retry
+//! with the same key and the same content gets the first answer back.
+
+use sha2::{Digest, Sha256};
+
+use super::{TaskDraft, Timestamp, ValidationError};
+
+/// The most characters an `Idempotency-Key` may have.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+
+/// A client's name for one create: 1 to 255 visible ASCII characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let visible = |c: char| c.is_ascii_graphic() || c == ' ';
+        let trimmed = raw.trim_matches(' ');
+        if trimmed.is_empty()
+            || trimmed.len() > MAX_IDEMPOTENCY_KEY_CHARS
+            || !trimmed.chars().all(visible)
+        {
+            return Err(ValidationError::IdempotencyKey);
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A create made under an idempotency key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotentCreate {
+    pub key: IdempotencyKey,
+    /// What the create asks for, so that reusing the key for something else
+    /// can be told apart from a retry.
+    pub fingerprint: String,
+    /// Until when a retry is answered from the record; after that the key
+    /// is free again.
+    pub expires_at: Timestamp,
+}
+
+impl IdempotentCreate {
+    pub fn new(key: IdempotencyKey, draft: &TaskDraft, expires_at: Timestamp) -> Self {
+        Self {
+            key,
+            fingerprint: fingerprint(draft),
+            expires_at,
+        }
+    }
+}
+
+/// SHA-256 over the validated content, so that two bodies that mean the
+/// same task (white space around the title, the same instant in another
+/// offset) are the same request.
+fn fingerprint(draft: &TaskDraft) -> String {
+    let mut hash = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        hash.update((bytes.len() as u64).to_be_bytes());
+        hash.update(bytes);
+    };
+    field(draft.title.as_str().as_bytes());
+    match &draft.description {
+        Some(description) => field(&[&[1u8][..], description.as_str().as_bytes()].concat()),
+        None => field(&[0]),
+    }
+    match draft.expiry_dt {
+        Some(expiry) => field(&expiry.micros().to_be_bytes()),
+        None => field(&[]),
+    }
+    hex::encode(hash.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Description, Title};
+
+    fn draft(title: &str, description: Option<&str>, expiry: Option<i64>) -> TaskDraft {
+        TaskDraft {
+            title: Title::parse(title).unwrap(),
+            description: description.map(|d| Description::parse(d.into()).unwrap()),
+            expiry_dt: expiry.map(|m| Timestamp::from_micros(m).unwrap()),
+        }
+    }
+
+    #[test]
+    fn keys_are_visible_ascii_of_bounded_length() {
+        assert!(IdempotencyKey::parse("4f1c-a9 retry").is_ok());
+        for bad in ["", "   ", "schlüssel", "a\tb", &"k".repeat(256)] {
+            assert_eq!(
+                IdempotencyKey::parse(bad),
+                Err(ValidationError::IdempotencyKey),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_same_content_has_the_same_fingerprint_and_other_content_another() {
+        let key = || IdempotencyKey::parse("k").unwrap();
+        let until = Timestamp::from_micros(100).unwrap();
+        let a = IdempotentCreate::new(key(), &draft(" Pay ", None, Some(5)), until);
+        let b = IdempotentCreate::new(key(), &draft("Pay", None, Some(5)), until);
+        assert_eq!(a, b);
+        for other in [
+            draft("Pay", Some(""), Some(5)),
+            draft("Pay", None, None),
+            draft("Pay", None, Some(6)),
+            draft("Pay!", None, Some(5)),
+        ] {
+            let other = IdempotentCreate::new(key(), &other, until);
+            assert_ne!(a.fingerprint, other.fingerprint);
+        }
+    }
+}

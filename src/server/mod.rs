@@ -1,0 +1,204 @@
+//! The HTTP server: hyper's HTTP/1.1 connection handling around poem's
+//! endpoint, with the connection hygiene poem's own `Server` lacks (it sets
+//! no header-read timeout, so a half-sent request head or an idle
+//! keep-alive connection is held forever, and it takes every connection):
+//!
+//! - a header-read timeout (hyper's own), which also ends idle keep-alive
+//!   connections, since it runs while hyper waits for the next request;
+//! - a cap on open connections, beyond which a connection gets a fixed 503
+//!   problem and is closed;
+//! - hyper's own error answers (400, 414, 431) given a problem body like
+//!   every other error (`hyper_errors.rs`);
+//! - graceful shutdown: stop accepting, let requests in flight finish for
+//!   a while, then drop what is left.
+
+mod hyper_errors;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use poem::endpoint::BoxEndpoint;
+use poem::http::uri::Scheme;
+use poem::web::{LocalAddr, RemoteAddr};
+use poem::{Addr, Endpoint, EndpointExt, Response};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::metrics::{HttpMetrics, ShedLabels};
+
+/// How the server treats connections.
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    /// Connections open at once; beyond it, a fixed 503 and close.
+    pub max_connections: usize,
+    /// How long a client may take to send a request head, and how long a
+    /// keep-alive connection may sit idle between requests.
+    pub header_read_timeout: Duration,
+    /// How long shutdown waits for requests in flight.
+    pub shutdown_timeout: Duration,
+}
+
+type Body = http_body_util::combinators::BoxBody<bytes::Bytes, std::io::Error>;
+
+/// Serves `endpoint` on `listener` until `stop` completes, then shuts down
+/// gracefully.
+pub async fn serve(
+    listener: TcpListener,
+    endpoint: impl Endpoint + 'static,
+    settings: ServerSettings,
+    metrics: HttpMetrics,
+    stop: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let endpoint: Arc<BoxEndpoint<'static, Response>> =
+        Arc::new(endpoint.map_to_response().boxed());
+    let local = listener.local_addr()?;
+    let open = Arc::new(AtomicUsize::new(0));
+    let (closing, closed) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    tokio::pin!(stop);
+    loop {
+        let (stream, remote) = tokio::select! {
+            () = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of descriptors or a connection reset before accept:
+                // keep serving the connections there are.
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let _ = stream.set_nodelay(true);
+        if open.load(Ordering::Relaxed) >= settings.max_connections {
+            metrics
+                .shed
+                .get_or_create(&ShedLabels {
+                    limit: "connections",
+                })
+                .inc();
+            tokio::spawn(refuse(stream));
+            continue;
+        }
+        let guard = OpenConnection::new(open.clone(), metrics.clone());
+        connections.spawn(serve_connection(
+            stream,
+            local,
+            remote,
+            endpoint.clone(),
+            settings.header_read_timeout,
+            closed.clone(),
+            guard,
+        ));
+    }
+    drop(listener);
+    let _ = closing.send(true);
+    let drained = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(settings.shutdown_timeout, drained)
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight at the shutdown timeout are cut off");
+        connections.shutdown().await;
+    }
+    Ok(())
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    local: SocketAddr,
+    remote: SocketAddr,
+    endpoint: Arc<BoxEndpoint<'static, Response>>,
+    header_read_timeout: Duration,
+    mut closing: watch::Receiver<bool>,
+    _open: OpenConnection,
+) {
+    let service = hyper::service::service_fn(move |request: poem::http::Request<Incoming>| {
+        let endpoint = endpoint.clone();
+        async move {
+            let request = poem::Request::from((
+                request,
+                LocalAddr(Addr::SocketAddr(local)),
+                RemoteAddr(Addr::SocketAddr(remote)),
+                Scheme::HTTP,
+            ));
+            let response: hyper::Response<Body> = endpoint.get_response(request).await.into();
+            Ok::<_, Infallible>(response)
+        }
+    });
+    let io = TokioIo::new(hyper_errors::ProblemBodies::new(stream));
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
+        .keep_alive(true)
+        .serve_connection(io, service);
+    tokio::pin!(connection);
+    tokio::select! {
+        result = &mut connection => {
+            if let Err(err) = result {
+                tracing::debug!(error = %err, "connection ended with an error");
+            }
+            return;
+        }
+        _ = closing.wait_for(|closing| *closing) => {}
+    }
+    connection.as_mut().graceful_shutdown();
+    let _ = connection.await;
+}
+
+/// Over the connection limit: a fixed answer, then close.
+async fn refuse(mut stream: TcpStream) {
+    let body = crate::api::problem::Problem::new(
+        crate::api::problem::ProblemKind::Unavailable,
+        Some("overloaded"),
+        "the server is at its limit of open connections; try again shortly",
+    );
+    let response = body.into_response();
+    let text = match response.into_body().into_string().await {
+        Ok(text) => text,
+        Err(_) => return,
+    };
+    let head = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\n\
+         retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
+        text.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let _ = stream.write_all(head.as_bytes()).await;
+        let _ = stream.write_all(text.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
+}
+
+/// Counts an open connection while it lives.
+struct OpenConnection {
+    open: Arc<AtomicUsize>,
+    metrics: HttpMetrics,
+}
+
+impl OpenConnection {
+    fn new(open: Arc<AtomicUsize>, metrics: HttpMetrics) -> Self {
+        open.fetch_add(1, Ordering::Relaxed);
+        metrics.open_connections.inc();
+        Self { open, metrics }
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+        self.metrics.open_connections.dec();
+    }
+}

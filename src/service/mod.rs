@@ -1,0 +1,8 @@
+//! The use cases the API offers, over the store and the expiry service.
+//! Handlers talk to these only.
+
+mod notifications;
+mod tasks;
+
+pub use notifications::NotificationService;
+pub use tasks::TaskService;

@@ -1,0 +1,44 @@
+//! [`Dialect`]: what differs between the backends, for the generic
+//! [`super::SqlStore`].
+
+use sqlx::database::HasStatementCache;
+use sqlx::{Database, Decode, Encode, Type};
+
+use super::error::CodeTable;
+use super::rows::DbTime;
+
+/// One backend's flavour of SQL and of its driver.
+pub trait Dialect: Send + Sync + 'static {
+    type Db: Database + HasStatementCache;
+    /// How a [`crate::domain::Timestamp`] is stored.
+    type Time: DbTime
+        + for<'q> Encode<'q, Self::Db>
+        + for<'r> Decode<'r, Self::Db>
+        + Type<Self::Db>
+        + Copy
+        + Send
+        + Sync
+        + Unpin
+        + 'static;
+
+    /// Opens a write transaction (SQLite: take the write lock up front, so
+    /// that a read-then-write cannot fail half way with a lock conflict).
+    const BEGIN_WRITE: &'static str;
+    /// Appended to a `SELECT` inside a write transaction to lock the rows
+    /// it reads (`FOR UPDATE` on MySQL; SQLite writes take the whole
+    /// database up front, so nothing there).
+    const LOCK_ROWS: &'static str;
+    /// Reads and locks one task for a write.
+    const LOCK_TASK: &'static str;
+    /// Inserts a notification only while the task still has this expiry;
+    /// the unique key on (task_id, expiry_dt) makes a second claim a no-op.
+    const CLAIM: &'static str;
+    /// Inserts an idempotency key unless it is taken.
+    const INSERT_IDEMPOTENCY_KEY: &'static str;
+
+    /// The backend's error codes, classified.
+    const CODES: CodeTable;
+
+    fn rows_affected(result: &<Self::Db as Database>::QueryResult) -> u64;
+    fn inserted_id(result: &<Self::Db as Database>::QueryResult) -> i64;
+}

@@ -1,0 +1,113 @@
+//! What goes wrong below the API, and how a database error is classified:
+//! retried, refused, unavailable, or a fault.
+
+use crate::domain::TaskId;
+
+/// What can go wrong below the API. Never shown to clients verbatim.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// These tasks do not exist; nothing was changed.
+    #[error("no task with id {0:?}")]
+    NotFound(Vec<TaskId>),
+    /// The task is no longer at the version the client named; nothing was changed.
+    #[error("task {0} has changed")]
+    PreconditionFailed(TaskId),
+    /// The idempotency key was used before for a different task; nothing was changed.
+    #[error("idempotency key reused for a different request")]
+    IdempotencyKeyReused,
+    /// The database refused the write by one of its own constraints.
+    #[error("the database refused the write")]
+    Refused(#[source] sqlx::Error),
+    /// The database cannot be reached, is too busy, cannot write, or did not
+    /// answer in time; retrying later may succeed.
+    #[error("database unavailable: {reason}")]
+    Unavailable {
+        reason: Unavailable,
+        #[source]
+        source: Option<sqlx::Error>,
+    },
+    /// Anything else: a bug, or a database in a state the service does not expect.
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+}
+
+/// Why the database is unavailable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Unavailable {
+    #[error("it did not answer within the time limit")]
+    TimedOut,
+    #[error("it cannot be reached")]
+    Unreachable,
+    #[error("it stayed locked by other writers through every retry")]
+    Contended,
+    #[error("it cannot write (disk full, read-only or I/O error)")]
+    CannotWrite,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    pub(super) fn unavailable(reason: Unavailable, source: Option<sqlx::Error>) -> Self {
+        Self::Unavailable { reason, source }
+    }
+}
+
+/// How the store treats a failed database call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// A lock conflict the database resolved by aborting us (deadlock, lock
+    /// wait timeout, busy): run the whole transaction again.
+    Transient,
+    /// The connection is gone or unusable; nothing is known to have
+    /// happened. Reads may retry on another connection.
+    ConnectionLost,
+    /// The database cannot write: disk full, read-only, I/O error.
+    CannotWrite,
+    /// The database stopped the statement at its own time limit.
+    TimedOut,
+    /// A constraint refused the write.
+    Constraint,
+    /// Anything else.
+    Fault,
+}
+
+/// A backend's table from its error codes to [`ErrorClass`].
+pub type CodeTable = fn(code: &str, kind: sqlx::error::ErrorKind) -> ErrorClass;
+
+impl ErrorClass {
+    pub(super) fn of(err: &sqlx::Error, codes: CodeTable) -> Self {
+        use sqlx::Error as E;
+        match err {
+            E::Io(_) | E::Tls(_) | E::Protocol(_) | E::PoolTimedOut | E::PoolClosed => {
+                Self::ConnectionLost
+            }
+            E::WorkerCrashed => Self::ConnectionLost,
+            E::Database(db) => codes(db.code().as_deref().unwrap_or_default(), db.kind()),
+            _ => Self::Fault,
+        }
+    }
+
+    /// What every backend's constraint errors have in common.
+    pub(super) fn of_kind(kind: sqlx::error::ErrorKind) -> Self {
+        use sqlx::error::ErrorKind as K;
+        match kind {
+            K::UniqueViolation
+            | K::ForeignKeyViolation
+            | K::NotNullViolation
+            | K::CheckViolation => Self::Constraint,
+            _ => Self::Fault,
+        }
+    }
+}
+
+/// The error a client is answered with once retries are over.
+pub(super) fn settle(err: sqlx::Error, codes: CodeTable) -> StoreError {
+    match ErrorClass::of(&err, codes) {
+        ErrorClass::Transient => StoreError::unavailable(Unavailable::Contended, Some(err)),
+        ErrorClass::ConnectionLost => StoreError::unavailable(Unavailable::Unreachable, Some(err)),
+        ErrorClass::CannotWrite => StoreError::unavailable(Unavailable::CannotWrite, Some(err)),
+        ErrorClass::TimedOut => StoreError::unavailable(Unavailable::TimedOut, Some(err)),
+        ErrorClass::Constraint => StoreError::Refused(err),
+        ErrorClass::Fault => StoreError::Database(err),
+    }
+}

@@ -1,0 +1,109 @@
+//! Statements both backends run as they are. Every one has an explicit
+//! column list and bound parameters only.
+
+pub const SELECT_TASK: &str =
+    "SELECT id, title, description, expiry_dt, create_dt, update_dt FROM task WHERE id = ?";
+/// A page by id, past a keyset position (0 for none) and an offset (0 for
+/// none); the planner walks the primary key and stops after the page.
+pub const LIST_TASKS: &str = "SELECT id, title, description, expiry_dt, create_dt, update_dt \
+     FROM task WHERE id > ? ORDER BY id LIMIT ? OFFSET ?";
+/// The same, for tasks whose expiry falls in `[after, before)`; both
+/// bounds are always bound (a missing one as the end of the time range),
+/// so the planner can choose the expiry index for a narrow window.
+pub const LIST_TASKS_EXPIRING: &str = "SELECT id, title, description, expiry_dt, create_dt, update_dt \
+     FROM task WHERE id > ? AND expiry_dt >= ? AND expiry_dt < ? \
+     ORDER BY id LIMIT ? OFFSET ?";
+pub const COUNT_TASKS: &str = "SELECT COUNT(*) FROM task";
+pub const COUNT_TASKS_EXPIRING: &str =
+    "SELECT COUNT(*) FROM task WHERE expiry_dt >= ? AND expiry_dt < ?";
+pub const INSERT_TASK: &str = "INSERT INTO task (title, description, expiry_dt, create_dt, update_dt) \
+     VALUES (?, ?, ?, ?, ?)";
+pub const UPDATE_TASK: &str =
+    "UPDATE task SET title = ?, description = ?, expiry_dt = ?, update_dt = ? WHERE id = ?";
+pub const DELETE_TASK: &str = "DELETE FROM task WHERE id = ?";
+pub const DELETE_ALL_TASKS: &str = "DELETE FROM task";
+
+pub const SELECT_IDEMPOTENCY_KEY: &str = "SELECT fingerprint, expires_at, task_id, title, \
+     description, expiry_dt, create_dt FROM idempotency_key WHERE idem_key = ?";
+pub const RECORD_IDEMPOTENT_TASK: &str = "UPDATE idempotency_key SET task_id = ?, title = ?, \
+     description = ?, expiry_dt = ?, create_dt = ? WHERE idem_key = ?";
+pub const DELETE_IDEMPOTENCY_KEY: &str = "DELETE FROM idempotency_key WHERE idem_key = ?";
+pub const PURGE_IDEMPOTENCY_KEYS: &str = "DELETE FROM idempotency_key WHERE expires_at < ?";
+
+/// The cheapest real write: it must reach the disk, so it changes a row.
+pub const PROBE_WRITE: &str = "UPDATE write_probe SET probed_at = ? WHERE id = 1";
+
+pub const SELECT_NOTIFICATION: &str = concat!(
+    "SELECT id, task_id, title, kind, expiry_dt, notified_at, late, delivery_state, ",
+    "delivery_attempts, last_error, delivered_at FROM notification WHERE id = ?"
+);
+/// Newest first, below a keyset position (`i64::MAX` for none).
+pub const LIST_NOTIFICATIONS: &str = concat!(
+    "SELECT id, task_id, title, kind, expiry_dt, notified_at, late, delivery_state, ",
+    "delivery_attempts, last_error, delivered_at FROM notification ",
+    "WHERE id < ? ORDER BY id DESC LIMIT ? OFFSET ?"
+);
+pub const LIST_TASK_NOTIFICATIONS: &str = concat!(
+    "SELECT id, task_id, title, kind, expiry_dt, notified_at, late, delivery_state, ",
+    "delivery_attempts, last_error, delivered_at FROM notification ",
+    "WHERE task_id = ? AND id < ? ORDER BY id DESC LIMIT ? OFFSET ?"
+);
+pub const COUNT_NOTIFICATIONS: &str = "SELECT COUNT(*) FROM notification";
+pub const COUNT_TASK_NOTIFICATIONS: &str = "SELECT COUNT(*) FROM notification WHERE task_id = ?";
+pub const NOTIFICATIONS_AFTER: &str = concat!(
+    "SELECT id, task_id, title, kind, expiry_dt, notified_at, late, delivery_state, ",
+    "delivery_attempts, last_error, delivered_at FROM notification ",
+    "WHERE id > ? ORDER BY id LIMIT ?"
+);
+pub const DUE_DELIVERIES: &str = concat!(
+    "SELECT id, task_id, title, kind, expiry_dt, notified_at, late, delivery_state, ",
+    "delivery_attempts, last_error, delivered_at FROM notification ",
+    "WHERE delivery_state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"
+);
+/// Takes a delivery for one replica until the lease ends; matches only if
+/// no other replica took it meanwhile.
+pub const LEASE_DELIVERY: &str = "UPDATE notification SET next_attempt_at = ? \
+     WHERE id = ? AND delivery_state = 'pending' AND next_attempt_at <= ?";
+pub const RECORD_DELIVERY: &str = "UPDATE notification SET delivery_state = ?, \
+     delivery_attempts = delivery_attempts + 1, last_error = COALESCE(?, last_error), \
+     next_attempt_at = ?, delivered_at = ? WHERE id = ?";
+
+/// A task awaits a warning while it has an expiry that no notification
+/// records yet.
+macro_rules! awaiting_warning {
+    () => {
+        " t.expiry_dt IS NOT NULL AND NOT EXISTS \
+         (SELECT 1 FROM notification n WHERE n.task_id = t.id AND n.expiry_dt = t.expiry_dt)"
+    };
+}
+
+pub const PENDING_EXPIRY: &str = concat!(
+    "SELECT t.id, t.expiry_dt, t.update_dt FROM task t WHERE t.id = ? AND",
+    awaiting_warning!()
+);
+pub const PENDING_BATCH: &str = concat!(
+    "SELECT t.id, t.expiry_dt, t.update_dt FROM task t WHERE t.id > ? AND",
+    awaiting_warning!(),
+    " ORDER BY t.id LIMIT ?"
+);
+pub const CHANGED_PENDING_BATCH: &str = concat!(
+    "SELECT t.id, t.expiry_dt, t.update_dt FROM task t WHERE t.update_dt >= ? AND t.id > ? AND",
+    awaiting_warning!(),
+    " ORDER BY t.id LIMIT ?"
+);
+
+/// `?, ?, …` with `count` placeholders, for an `IN (…)` list.
+pub fn placeholders(count: usize) -> String {
+    let mut list = "?, ".repeat(count);
+    list.truncate(list.len().saturating_sub(2));
+    list
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_are_comma_separated() {
+        assert_eq!(super::placeholders(1), "?");
+        assert_eq!(super::placeholders(3), "?, ?, ?");
+    }
+}

@@ -1,0 +1,323 @@
+//! [`SqlStore`]: the one store, generic over its [`Dialect`], and the rules
+//! every database call follows.
+//!
+//! - Every call is bounded by one deadline, from asking for a connection to
+//!   reading the last row. A frozen database is a 503 within the bound.
+//! - A lock conflict (deadlock, lock wait timeout, busy) reruns the whole
+//!   transaction, a few times, with jittered backoff; reads also rerun on a
+//!   fresh connection when theirs was lost.
+//! - A connection whose state is unknown (a failed commit or rollback, a
+//!   call cut off by the deadline) is closed, never handed out again.
+//! - A write that fails because the database cannot write marks the store
+//!   degraded until a write succeeds again; health checks then probe.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, Database, Pool};
+use tokio::time::Instant;
+
+use super::dialect::Dialect;
+use super::error::{ErrorClass, StoreError, StoreResult, Unavailable, settle};
+use super::write_queue::WriteQueue;
+
+/// How often a transaction is run again after a lock conflict or a lost
+/// connection, at most.
+const MAX_ATTEMPTS: u32 = 6;
+/// The first backoff; it doubles with each attempt, and a random part of it
+/// is taken, so that the writers that collided do not collide again.
+const BASE_BACKOFF: Duration = Duration::from_millis(4);
+
+/// Why a database call inside the store failed.
+#[derive(Debug)]
+pub(super) enum Failure {
+    /// The database said no; classified by the caller.
+    Sql(sqlx::Error),
+    /// The operation decided the answer (not found, precondition failed…);
+    /// the transaction is rolled back and this is the result.
+    Refused(StoreError),
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Sql(err)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(err: StoreError) -> Self {
+        Self::Refused(err)
+    }
+}
+
+pub(super) type OpResult<T> = Result<T, Failure>;
+
+/// A unit of work on one connection. It may run more than once (after a
+/// lock conflict), so it owns what it needs rather than borrowing it.
+pub(super) type Op<DB, T> = Arc<
+    dyn for<'c> Fn(&'c mut <DB as Database>::Connection) -> BoxFuture<'c, OpResult<T>>
+        + Send
+        + Sync,
+>;
+
+/// How writes reach the database.
+pub(super) enum Writer<D: Dialect> {
+    /// Each write takes a pooled connection and its own transaction (MySQL:
+    /// row locks let writers to different tasks proceed side by side).
+    Pooled(Pool<D::Db>),
+    /// Writes queue for the one writer connection, which commits them in
+    /// groups (SQLite: one writer at a time anyway; no busy waiting).
+    Queued(WriteQueue<D>),
+}
+
+/// Whether the database is reachable, and whether it can write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DatabaseHealth {
+    Ok,
+    /// Reachable, but writes fail (disk full, read-only, I/O errors).
+    Degraded,
+    Unavailable,
+}
+
+/// Counters for metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub pool_size: u32,
+    pub pool_idle: u32,
+    /// Transactions run again after a lock conflict or a lost connection.
+    pub retries: u64,
+    /// Calls that gave up at the deadline.
+    pub timeouts: u64,
+}
+
+pub struct SqlStore<D: Dialect> {
+    pub(super) reader: Pool<D::Db>,
+    pub(super) writer: Writer<D>,
+    timeout: Duration,
+    /// Set when a write failed because the database cannot write; cleared
+    /// by the next write that succeeds.
+    cannot_write: AtomicBool,
+    retries: Arc<AtomicU64>,
+    timeouts: AtomicU64,
+}
+
+impl<D: Dialect> SqlStore<D> {
+    pub(super) fn new(reader: Pool<D::Db>, writer: Writer<D>, timeout: Duration) -> Self {
+        let retries = match &writer {
+            Writer::Queued(queue) => queue.retries(),
+            Writer::Pooled(_) => Arc::default(),
+        };
+        Self {
+            reader,
+            writer,
+            timeout,
+            cannot_write: AtomicBool::new(false),
+            retries,
+            timeouts: AtomicU64::new(0),
+        }
+    }
+
+    fn deadline(&self) -> Instant {
+        Instant::now() + self.timeout
+    }
+
+    fn timed_out(&self) -> StoreError {
+        self.timeouts.fetch_add(1, Ordering::Relaxed);
+        StoreError::unavailable(Unavailable::TimedOut, None)
+    }
+
+    /// Runs a read on a pooled connection, within the deadline, again on a
+    /// fresh connection if this one was lost.
+    pub(super) async fn read<T: Send + 'static>(&self, op: Op<D::Db, T>) -> StoreResult<T> {
+        let deadline = self.deadline();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut conn = self.acquire(&self.reader, deadline).await?;
+            let failure = match tokio::time::timeout_at(deadline, op(&mut *conn)).await {
+                Err(_) => {
+                    conn.close_on_drop();
+                    return Err(self.timed_out());
+                }
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(Failure::Refused(err))) => return Err(err),
+                Ok(Err(Failure::Sql(err))) => err,
+            };
+            let class = ErrorClass::of(&failure, D::CODES);
+            if class == ErrorClass::ConnectionLost {
+                conn.close_on_drop();
+            }
+            drop(conn);
+            if !self.retry(class, attempt, deadline).await {
+                return Err(settle(failure, D::CODES));
+            }
+        }
+    }
+
+    /// Runs a write: in its own transaction (`Pooled`), or in the writer's
+    /// next group commit (`Queued`).
+    pub(super) async fn write<T: Send + 'static>(&self, op: Op<D::Db, T>) -> StoreResult<T> {
+        let deadline = self.deadline();
+        let outcome = match &self.writer {
+            Writer::Pooled(pool) => self.write_pooled(pool, op, deadline).await,
+            Writer::Queued(queue) => queue.submit(op, deadline).await,
+        };
+        match &outcome {
+            Ok(_) => self.cannot_write.store(false, Ordering::Relaxed),
+            Err(StoreError::Unavailable {
+                reason: Unavailable::CannotWrite,
+                ..
+            }) => self.cannot_write.store(true, Ordering::Relaxed),
+            Err(StoreError::Unavailable {
+                reason: Unavailable::TimedOut,
+                ..
+            }) => {
+                self.timeouts.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {}
+        }
+        outcome
+    }
+
+    async fn write_pooled<T: Send + 'static>(
+        &self,
+        pool: &Pool<D::Db>,
+        op: Op<D::Db, T>,
+        deadline: Instant,
+    ) -> StoreResult<T> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut conn = self.acquire(pool, deadline).await?;
+            let outcome = tokio::time::timeout_at(deadline, in_transaction::<D, T>(&mut conn, &op));
+            let (result, reusable) = match outcome.await {
+                Err(_) => {
+                    conn.close_on_drop();
+                    return Err(StoreError::unavailable(Unavailable::TimedOut, None));
+                }
+                Ok(done) => done,
+            };
+            if !reusable {
+                conn.close_on_drop();
+            }
+            drop(conn);
+            match result {
+                Ok(value) => return Ok(value),
+                Err(TxFailure::Refused(err)) => return Err(err),
+                // Whether the commit took effect is unknown: never run it again.
+                Err(TxFailure::AtCommit(err)) => return Err(settle(err, D::CODES)),
+                Err(TxFailure::BeforeCommit(err)) => {
+                    let class = ErrorClass::of(&err, D::CODES);
+                    if !self.retry(class, attempt, deadline).await {
+                        return Err(settle(err, D::CODES));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn acquire(
+        &self,
+        pool: &Pool<D::Db>,
+        deadline: Instant,
+    ) -> StoreResult<PoolConnection<D::Db>> {
+        match tokio::time::timeout_at(deadline, pool.acquire()).await {
+            Err(_) | Ok(Err(sqlx::Error::PoolTimedOut)) => Err(self.timed_out()),
+            Ok(Err(err)) => Err(settle(err, D::CODES)),
+            Ok(Ok(conn)) => Ok(conn),
+        }
+    }
+
+    /// Waits before another attempt, if the failure is worth one and there
+    /// is time for it; says whether to go on.
+    async fn retry(&self, class: ErrorClass, attempt: u32, deadline: Instant) -> bool {
+        if !matches!(class, ErrorClass::Transient | ErrorClass::ConnectionLost)
+            || attempt >= MAX_ATTEMPTS
+        {
+            return false;
+        }
+        let pause = backoff(attempt);
+        if Instant::now() + pause >= deadline {
+            return false;
+        }
+        self.retries.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(pause).await;
+        true
+    }
+
+    /// Reachable? And, when the last write failed for want of a writable
+    /// database, able to write again?
+    pub(super) async fn check_health(&self, probe: Op<D::Db, ()>) -> DatabaseHealth {
+        let ping: Op<D::Db, ()> = Arc::new(|conn| {
+            Box::pin(async move {
+                conn.ping().await?;
+                Ok(())
+            })
+        });
+        if self.read(ping).await.is_err() {
+            return DatabaseHealth::Unavailable;
+        }
+        if !self.cannot_write.load(Ordering::Relaxed) {
+            return DatabaseHealth::Ok;
+        }
+        match self.write(probe).await {
+            Ok(()) => DatabaseHealth::Ok,
+            Err(_) => DatabaseHealth::Degraded,
+        }
+    }
+
+    pub(super) fn stats(&self) -> StoreStats {
+        StoreStats {
+            pool_size: self.reader.size(),
+            pool_idle: u32::try_from(self.reader.num_idle()).unwrap_or(u32::MAX),
+            retries: self.retries.load(Ordering::Relaxed),
+            timeouts: self.timeouts.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// How far a failed transaction got.
+pub(super) enum TxFailure {
+    Refused(StoreError),
+    /// Nothing was committed; running it again is safe.
+    BeforeCommit(sqlx::Error),
+    /// The commit itself failed: it may or may not have taken effect.
+    AtCommit(sqlx::Error),
+}
+
+/// Runs `op` in a transaction on `conn`. Also says whether the connection
+/// is in a known state afterwards (its transaction committed or rolled
+/// back); if not, the caller must close it.
+pub(super) async fn in_transaction<D: Dialect, T>(
+    conn: &mut <D::Db as Database>::Connection,
+    op: &Op<D::Db, T>,
+) -> (Result<T, TxFailure>, bool) {
+    let mut tx = match conn.begin_with(D::BEGIN_WRITE).await {
+        Ok(tx) => tx,
+        Err(err) => return (Err(TxFailure::BeforeCommit(err)), false),
+    };
+    match op(&mut *tx).await {
+        Ok(value) => match tx.commit().await {
+            Ok(()) => (Ok(value), true),
+            Err(err) => (Err(TxFailure::AtCommit(err)), false),
+        },
+        Err(failure) => {
+            let reusable = tx.rollback().await.is_ok();
+            let failure = match failure {
+                Failure::Refused(err) => TxFailure::Refused(err),
+                Failure::Sql(err) => TxFailure::BeforeCommit(err),
+            };
+            (Err(failure), reusable)
+        }
+    }
+}
+
+/// A random wait in `[base·2^(attempt-1) / 2, base·2^(attempt-1)]`.
+pub(super) fn backoff(attempt: u32) -> Duration {
+    let ceiling = BASE_BACKOFF.saturating_mul(1 << attempt.saturating_sub(1).min(10));
+    let half = ceiling / 2;
+    half + half.mul_f64(fastrand::f64())
+}

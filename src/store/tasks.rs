@@ -1,0 +1,497 @@
+//! [`TaskStore`] for [`SqlStore`]: the task table, and idempotent creates.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sqlx::{AssertSqlSafe, Database, Executor, IntoArguments};
+
+use super::dialect::Dialect;
+use super::error::{StoreError, StoreResult};
+use super::rows::{DbTime, IdempotencyRow, TaskRow};
+use super::sql;
+use super::sql_store::{Op, OpResult, SqlStore};
+use super::{Created, TaskStore};
+use crate::domain::{
+    IdempotentCreate, Page, PageRequest, PageStart, Precondition, Task, TaskDraft, TaskFilter,
+    TaskId, TaskPatch, Timestamp,
+};
+
+type Conn<D> = <<D as Dialect>::Db as Database>::Connection;
+
+#[async_trait]
+impl<D: Dialect> TaskStore for SqlStore<D>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'q> Option<String>: sqlx::Encode<'q, D::Db>,
+    for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db>,
+    for<'r> TaskRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
+    for<'r> IdempotencyRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
+    for<'r> (i64,): sqlx::FromRow<'r, <D::Db as Database>::Row>,
+{
+    #[tracing::instrument(skip_all, fields(idempotent = idempotency.is_some()))]
+    async fn create(
+        &self,
+        draft: &TaskDraft,
+        now: Timestamp,
+        idempotency: Option<&IdempotentCreate>,
+    ) -> StoreResult<Created> {
+        let draft = Arc::new(draft.clone());
+        let Some(idempotency) = idempotency else {
+            let op: Op<D::Db, Created> = Arc::new(move |conn| {
+                let draft = draft.clone();
+                Box::pin(async move { Ok(Created::New(insert::<D>(conn, &draft, now).await?)) })
+            });
+            return self.write(op).await;
+        };
+        let idempotency = Arc::new(idempotency.clone());
+        let op: Op<D::Db, Created> = Arc::new(move |conn| {
+            let (draft, idempotency) = (draft.clone(), idempotency.clone());
+            Box::pin(async move { create_once::<D>(conn, &draft, now, &idempotency).await })
+        });
+        self.write(op).await
+    }
+
+    #[tracing::instrument(skip_all, fields(task_id = %id))]
+    async fn get(&self, id: TaskId) -> StoreResult<Option<Task>> {
+        let op: Op<D::Db, Option<Task>> = Arc::new(move |conn| {
+            Box::pin(async move { Ok(select_task::<D>(conn, sql::SELECT_TASK, id).await?) })
+        });
+        self.read(op).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list(&self, filter: TaskFilter, page: PageRequest) -> StoreResult<Page<Task>> {
+        let op: Op<D::Db, Page<Task>> = Arc::new(move |conn| {
+            Box::pin(async move { list_tasks::<D>(conn, filter, page).await })
+        });
+        self.read(op).await
+    }
+
+    #[tracing::instrument(skip_all, fields(task_id = %id))]
+    async fn replace(
+        &self,
+        id: TaskId,
+        draft: &TaskDraft,
+        now: Timestamp,
+        condition: &Precondition,
+    ) -> StoreResult<Task> {
+        let change = Arc::new((draft.clone(), condition.clone()));
+        let op: Op<D::Db, Task> = Arc::new(move |conn| {
+            let change = change.clone();
+            Box::pin(async move {
+                let (draft, condition) = &*change;
+                let current = lock_current::<D>(conn, id, condition).await?;
+                write_task::<D>(conn, &current, draft, now).await
+            })
+        });
+        self.write(op).await
+    }
+
+    #[tracing::instrument(skip_all, fields(task_id = %id))]
+    async fn patch(
+        &self,
+        id: TaskId,
+        patch: &TaskPatch,
+        now: Timestamp,
+        condition: &Precondition,
+    ) -> StoreResult<Task> {
+        let change = Arc::new((patch.clone(), condition.clone()));
+        let op: Op<D::Db, Task> = Arc::new(move |conn| {
+            let change = change.clone();
+            Box::pin(async move {
+                let (patch, condition) = &*change;
+                let current = lock_current::<D>(conn, id, condition).await?;
+                let draft = patch.clone().apply_to(&current);
+                write_task::<D>(conn, &current, &draft, now).await
+            })
+        });
+        self.write(op).await
+    }
+
+    #[tracing::instrument(skip_all, fields(count = items.len()))]
+    async fn replace_many(
+        &self,
+        items: &[(TaskId, TaskDraft)],
+        now: Timestamp,
+    ) -> StoreResult<Vec<Task>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let items: Arc<[(TaskId, TaskDraft)]> = items.into();
+        let op: Op<D::Db, Vec<Task>> = Arc::new(move |conn| {
+            let items = items.clone();
+            Box::pin(async move { replace_all::<D>(conn, &items, now).await })
+        });
+        self.write(op).await
+    }
+
+    #[tracing::instrument(skip_all, fields(task_id = %id))]
+    async fn delete(&self, id: TaskId, condition: &Precondition) -> StoreResult<()> {
+        let condition = Arc::new(condition.clone());
+        let op: Op<D::Db, ()> = Arc::new(move |conn| {
+            let condition = condition.clone();
+            Box::pin(async move {
+                lock_current::<D>(conn, id, &condition).await?;
+                sqlx::query(sql::DELETE_TASK)
+                    .bind(id.get())
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        });
+        self.write(op).await
+    }
+
+    #[tracing::instrument(skip_all, fields(count = ids.len()))]
+    async fn delete_many(&self, ids: &[TaskId]) -> StoreResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let ids = Arc::new(ascending(ids.iter().copied()));
+        let op: Op<D::Db, u64> = Arc::new(move |conn| {
+            let ids = ids.clone();
+            Box::pin(async move {
+                let statement = format!(
+                    "DELETE FROM task WHERE id IN ({})",
+                    sql::placeholders(ids.len())
+                );
+                let mut query = sqlx::query(AssertSqlSafe(statement)).persistent(false);
+                for id in ids.iter() {
+                    query = query.bind(id.get());
+                }
+                Ok(D::rows_affected(&query.execute(&mut *conn).await?))
+            })
+        });
+        self.write(op).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_all(&self) -> StoreResult<u64> {
+        let op: Op<D::Db, u64> = Arc::new(|conn| {
+            Box::pin(async move {
+                let result = sqlx::query(sql::DELETE_ALL_TASKS)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(D::rows_affected(&result))
+            })
+        });
+        self.write(op).await
+    }
+}
+
+/// Ids sorted and without repeats: the order every bulk write locks rows
+/// in, so that two of them cannot wait for each other.
+fn ascending(ids: impl Iterator<Item = TaskId>) -> Vec<TaskId> {
+    let mut ids: Vec<TaskId> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+async fn insert<D: Dialect>(conn: &mut Conn<D>, draft: &TaskDraft, now: Timestamp) -> OpResult<Task>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'q> Option<String>: sqlx::Encode<'q, D::Db>,
+    for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db>,
+{
+    let result = sqlx::query(sql::INSERT_TASK)
+        .bind(draft.title.as_str().to_owned())
+        .bind(draft.description.as_ref().map(|d| d.as_str().to_owned()))
+        .bind(draft.expiry_dt.map(D::Time::encode))
+        .bind(D::Time::encode(now))
+        .bind(D::Time::encode(now))
+        .execute(&mut *conn)
+        .await?;
+    // Everything but the id is known: no need to read the row back.
+    Ok(Task {
+        id: TaskId::from_db(D::inserted_id(&result)),
+        title: draft.title.clone(),
+        description: draft.description.clone(),
+        expiry_dt: draft.expiry_dt,
+        create_dt: Some(now),
+        update_dt: Some(now),
+    })
+}
+
+/// A create under an idempotency key: the key is taken first, in the same
+/// transaction as the task, so a concurrent retry waits for this create and
+/// then finds its record.
+async fn create_once<D: Dialect>(
+    conn: &mut Conn<D>,
+    draft: &TaskDraft,
+    now: Timestamp,
+    idempotency: &IdempotentCreate,
+) -> OpResult<Created>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'q> i64: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'q> Option<String>: sqlx::Encode<'q, D::Db>,
+    for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db>,
+    for<'r> IdempotencyRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
+{
+    let key = idempotency.key.as_str().to_owned();
+    if !take_key::<D>(conn, idempotency, now).await? {
+        let mut earlier = sqlx::query_as::<_, IdempotencyRow<D::Time>>(sql::SELECT_IDEMPOTENCY_KEY)
+            .bind(key.clone())
+            .fetch_one(&mut *conn)
+            .await?;
+        let expired = earlier.expires_at().is_none_or(|until| until <= now);
+        if !expired {
+            if earlier.fingerprint != idempotency.fingerprint {
+                return Err(StoreError::IdempotencyKeyReused.into());
+            }
+            if let Some(task) = earlier.into_task() {
+                return Ok(Created::Replayed(task));
+            }
+        }
+        // Expired (or never completed): the key is free again.
+        sqlx::query(sql::DELETE_IDEMPOTENCY_KEY)
+            .bind(key.clone())
+            .execute(&mut *conn)
+            .await?;
+        if !take_key::<D>(conn, idempotency, now).await? {
+            return Err(StoreError::IdempotencyKeyReused.into());
+        }
+    }
+    let task = insert::<D>(conn, draft, now).await?;
+    sqlx::query(sql::RECORD_IDEMPOTENT_TASK)
+        .bind(task.id.get())
+        .bind(task.title.as_str().to_owned())
+        .bind(task.description.as_ref().map(|d| d.as_str().to_owned()))
+        .bind(task.expiry_dt.map(D::Time::encode))
+        .bind(task.create_dt.map(D::Time::encode))
+        .bind(key)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Created::New(task))
+}
+
+/// Whether the key was free (and is now this create's).
+async fn take_key<D: Dialect>(
+    conn: &mut Conn<D>,
+    idempotency: &IdempotentCreate,
+    now: Timestamp,
+) -> OpResult<bool>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+{
+    let taken = sqlx::query(D::INSERT_IDEMPOTENCY_KEY)
+        .bind(idempotency.key.as_str().to_owned())
+        .bind(idempotency.fingerprint.clone())
+        .bind(D::Time::encode(now))
+        .bind(D::Time::encode(idempotency.expires_at))
+        .execute(&mut *conn)
+        .await?;
+    Ok(D::rows_affected(&taken) > 0)
+}
+
+async fn select_task<D: Dialect>(
+    conn: &mut Conn<D>,
+    statement: &'static str,
+    id: TaskId,
+) -> sqlx::Result<Option<Task>>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'r> TaskRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
+{
+    Ok(sqlx::query_as::<_, TaskRow<D::Time>>(statement)
+        .bind(id.get())
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(Task::from))
+}
+
+/// The task, locked for this write transaction, if it exists and meets the
+/// client's precondition.
+async fn lock_current<D: Dialect>(
+    conn: &mut Conn<D>,
+    id: TaskId,
+    condition: &Precondition,
+) -> OpResult<Task>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'r> TaskRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
+{
+    let current = select_task::<D>(conn, D::LOCK_TASK, id)
+        .await?
+        .ok_or(StoreError::NotFound(vec![id]))?;
+    if !condition.holds_for(&current) {
+        return Err(StoreError::PreconditionFailed(id).into());
+    }
+    Ok(current)
+}
+
+/// Writes the task's new content with its next version (taken here, under
+/// the row lock, so versions follow commit order).
+async fn write_task<D: Dialect>(
+    conn: &mut Conn<D>,
+    current: &Task,
+    draft: &TaskDraft,
+    now: Timestamp,
+) -> OpResult<Task>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'q> Option<String>: sqlx::Encode<'q, D::Db>,
+    for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db>,
+{
+    let version = Timestamp::next_version(current.update_dt, now);
+    sqlx::query(sql::UPDATE_TASK)
+        .bind(draft.title.as_str().to_owned())
+        .bind(draft.description.as_ref().map(|d| d.as_str().to_owned()))
+        .bind(draft.expiry_dt.map(D::Time::encode))
+        .bind(D::Time::encode(version))
+        .bind(current.id.get())
+        .execute(&mut *conn)
+        .await?;
+    Ok(Task {
+        id: current.id,
+        title: draft.title.clone(),
+        description: draft.description.clone(),
+        expiry_dt: draft.expiry_dt,
+        create_dt: current.create_dt,
+        update_dt: Some(version),
+    })
+}
+
+/// Locks every named task in ascending id order, then writes each; if any
+/// is missing, nothing is written and every missing id is named.
+async fn replace_all<D: Dialect>(
+    conn: &mut Conn<D>,
+    items: &[(TaskId, TaskDraft)],
+    now: Timestamp,
+) -> OpResult<Vec<Task>>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'q> Option<String>: sqlx::Encode<'q, D::Db>,
+    for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db>,
+    for<'r> TaskRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
+{
+    let ids = ascending(items.iter().map(|(id, _)| *id));
+    let statement = format!(
+        "SELECT id, title, description, expiry_dt, create_dt, update_dt FROM task \
+         WHERE id IN ({}) ORDER BY id{}",
+        sql::placeholders(ids.len()),
+        D::LOCK_ROWS
+    );
+    let mut query =
+        sqlx::query_as::<_, TaskRow<D::Time>>(AssertSqlSafe(statement)).persistent(false);
+    for id in &ids {
+        query = query.bind(id.get());
+    }
+    let current: std::collections::HashMap<TaskId, Task> = query
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(Task::from)
+        .map(|task| (task.id, task))
+        .collect();
+    let missing: Vec<TaskId> = items
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| !current.contains_key(id))
+        .collect();
+    if !missing.is_empty() {
+        return Err(StoreError::NotFound(missing).into());
+    }
+    let mut written = std::collections::HashMap::with_capacity(items.len());
+    let drafts: std::collections::HashMap<TaskId, &TaskDraft> =
+        items.iter().map(|(id, draft)| (*id, draft)).collect();
+    for id in &ids {
+        let task = write_task::<D>(conn, &current[id], drafts[id], now).await?;
+        written.insert(*id, task);
+    }
+    Ok(items
+        .iter()
+        .filter_map(|(id, _)| written.get(id).cloned())
+        .collect())
+}
+
+async fn list_tasks<D: Dialect>(
+    conn: &mut Conn<D>,
+    filter: TaskFilter,
+    page: PageRequest,
+) -> OpResult<Page<Task>>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'r> TaskRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
+    for<'r> (i64,): sqlx::FromRow<'r, <D::Db as Database>::Row>,
+{
+    let (after, offset) = match page.start {
+        PageStart::Offset(offset) => (0, offset),
+        PageStart::After(id) => (id, 0),
+    };
+    // One row more than the page tells whether another page follows.
+    let fetch = i64::from(page.limit) + 1;
+    let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+    let window = expiry_window::<D>(filter);
+    let query = match window {
+        None => sqlx::query_as::<_, TaskRow<D::Time>>(sql::LIST_TASKS).bind(after),
+        Some((from, until)) => sqlx::query_as::<_, TaskRow<D::Time>>(sql::LIST_TASKS_EXPIRING)
+            .bind(after)
+            .bind(from)
+            .bind(until),
+    };
+    let mut tasks: Vec<Task> = query
+        .bind(fetch)
+        .bind(offset)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(Task::from)
+        .collect();
+    let next = if tasks.len() > page.limit as usize {
+        tasks.truncate(page.limit as usize);
+        tasks.last().map(|task| task.id.get())
+    } else {
+        None
+    };
+    let total = if page.count_total {
+        let count = match window {
+            None => sqlx::query_as::<_, (i64,)>(sql::COUNT_TASKS),
+            Some((from, until)) => sqlx::query_as::<_, (i64,)>(sql::COUNT_TASKS_EXPIRING)
+                .bind(from)
+                .bind(until),
+        };
+        let (count,) = count.fetch_one(&mut *conn).await?;
+        Some(u64::try_from(count).unwrap_or_default())
+    } else {
+        None
+    };
+    Ok(Page {
+        items: tasks,
+        total,
+        next,
+    })
+}
+
+/// `[expires_after, expires_before)` as stored times, a missing bound being
+/// the end of the time range; `None` without a filter.
+fn expiry_window<D: Dialect>(filter: TaskFilter) -> Option<(D::Time, D::Time)> {
+    if filter.expires_after.is_none() && filter.expires_before.is_none() {
+        return None;
+    }
+    let from = filter.expires_after.unwrap_or(Timestamp::MIN);
+    let until = filter.expires_before.unwrap_or(Timestamp::MAX);
+    Some((D::Time::encode(from), D::Time::encode(until)))
+}

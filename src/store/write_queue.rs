@@ -1,0 +1,251 @@
+//! [`WriteQueue`]: one writer connection, fed first come first served, that
+//! commits the writes waiting at the same moment together.
+//!
+//! SQLite lets one writer in at a time. Ten pooled connections racing for
+//! that lock wait in SQLite's busy handler, which sleeps with a growing
+//! back-off (seconds at the tail). Here writes wait in a FIFO queue instead,
+//! and the writer runs every write that is waiting in one transaction, each
+//! inside its own savepoint (so one write's failure undoes only that
+//! write), with one commit and one sync for the group. Readers use their own
+//! pool and, under WAL, are never blocked by the writer.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use sqlx::{Connection, Database};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::dialect::Dialect;
+use super::error::{ErrorClass, StoreError, StoreResult, Unavailable, settle};
+use super::sql_store::{Failure, Op, backoff};
+
+/// The most writes committed together.
+const MAX_GROUP: usize = 64;
+/// Writes waiting beyond this are refused at once (503) rather than queued.
+const QUEUE_CAPACITY: usize = 4096;
+
+/// Opens a fresh writer connection.
+pub type Connect<DB> = Arc<
+    dyn Fn() -> Pin<Box<dyn Future<Output = sqlx::Result<<DB as Database>::Connection>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// The sending side; the writer task stops when it is dropped.
+pub struct WriteQueue<D: Dialect> {
+    jobs: mpsc::Sender<Box<dyn Job<D>>>,
+    retries: Arc<AtomicU64>,
+}
+
+impl<D: Dialect> WriteQueue<D> {
+    /// Starts the writer on `first`, an open connection (the store's
+    /// migrations ran on it); `connect` opens a replacement when a
+    /// connection has to be given up.
+    pub fn start(first: <D::Db as Database>::Connection, connect: Connect<D::Db>) -> Self {
+        let (jobs, queued) = mpsc::channel(QUEUE_CAPACITY);
+        let retries = Arc::new(AtomicU64::new(0));
+        let writer = Writer::<D> {
+            conn: Some(first),
+            connect,
+            queued,
+            retries: retries.clone(),
+        };
+        tokio::spawn(writer.run());
+        Self { jobs, retries }
+    }
+
+    pub fn retries(&self) -> Arc<AtomicU64> {
+        self.retries.clone()
+    }
+
+    pub async fn submit<T: Send + 'static>(
+        &self,
+        op: Op<D::Db, T>,
+        deadline: Instant,
+    ) -> StoreResult<T> {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(OpJob::<D, T> {
+            op,
+            deadline,
+            result: None,
+            reply,
+        });
+        if self.jobs.try_send(job).is_err() {
+            return Err(StoreError::unavailable(Unavailable::Contended, None));
+        }
+        match tokio::time::timeout_at(deadline, answer).await {
+            Ok(Ok(outcome)) => outcome,
+            // The writer stopped (shutdown) before answering.
+            Ok(Err(_)) => Err(StoreError::unavailable(Unavailable::Unreachable, None)),
+            Err(_) => Err(StoreError::unavailable(Unavailable::TimedOut, None)),
+        }
+    }
+}
+
+/// A queued write, its result kept until the group's commit decides it.
+trait Job<D: Dialect>: Send {
+    fn deadline(&self) -> Instant;
+    /// Runs the write in a savepoint; returns the error, if any, that the
+    /// group cannot survive (the savepoint could not be opened or closed).
+    fn run<'c>(
+        &'c mut self,
+        conn: &'c mut <D::Db as Database>::Connection,
+    ) -> Pin<Box<dyn Future<Output = Option<sqlx::Error>> + Send + 'c>>;
+    /// Answers the caller: its own result if the group committed, else why not.
+    fn finish(self: Box<Self>, group: Result<(), StoreError>);
+}
+
+struct OpJob<D: Dialect, T> {
+    op: Op<D::Db, T>,
+    deadline: Instant,
+    result: Option<Result<T, Failure>>,
+    reply: oneshot::Sender<StoreResult<T>>,
+}
+
+impl<D: Dialect, T: Send + 'static> Job<D> for OpJob<D, T> {
+    fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    fn run<'c>(
+        &'c mut self,
+        conn: &'c mut <D::Db as Database>::Connection,
+    ) -> Pin<Box<dyn Future<Output = Option<sqlx::Error>> + Send + 'c>> {
+        Box::pin(async move {
+            let mut savepoint = match conn.begin().await {
+                Ok(savepoint) => savepoint,
+                Err(err) => return Some(err),
+            };
+            let result = (self.op)(&mut *savepoint).await;
+            let closed = if result.is_ok() {
+                savepoint.commit().await
+            } else {
+                savepoint.rollback().await
+            };
+            self.result = Some(result);
+            closed.err()
+        })
+    }
+
+    fn finish(self: Box<Self>, group: Result<(), StoreError>) {
+        let answer = match (group, self.result) {
+            (Ok(()), Some(Ok(value))) => Ok(value),
+            (_, Some(Err(Failure::Refused(err)))) => Err(err),
+            (Ok(()), Some(Err(Failure::Sql(err)))) => Err(settle(err, D::CODES)),
+            (Err(err), _) => Err(err),
+            (Ok(()), None) => Err(StoreError::unavailable(Unavailable::TimedOut, None)),
+        };
+        // The caller may have given up at its deadline; nobody to tell then.
+        let _ = self.reply.send(answer);
+    }
+}
+
+struct Writer<D: Dialect> {
+    conn: Option<<D::Db as Database>::Connection>,
+    connect: Connect<D::Db>,
+    queued: mpsc::Receiver<Box<dyn Job<D>>>,
+    retries: Arc<AtomicU64>,
+}
+
+impl<D: Dialect> Writer<D> {
+    async fn run(mut self) {
+        while let Some(first) = self.queued.recv().await {
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP {
+                match self.queued.try_recv() {
+                    Ok(job) => group.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.commit_group(group).await;
+        }
+        if let Some(conn) = self.conn.take() {
+            let _ = conn.close().await;
+        }
+    }
+
+    /// Runs and commits one group, again after a lock conflict (another
+    /// process writing the file) while its writes still have time.
+    async fn commit_group(&mut self, mut group: Vec<Box<dyn Job<D>>>) {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let now = Instant::now();
+            let (live, expired): (Vec<_>, Vec<_>) =
+                group.into_iter().partition(|job| job.deadline() > now);
+            for job in expired {
+                job.finish(Err(StoreError::unavailable(Unavailable::TimedOut, None)));
+            }
+            if live.is_empty() {
+                return;
+            }
+            group = live;
+            let outcome = match self.connection().await {
+                Ok(conn) => run_group::<D>(conn, &mut group).await,
+                Err(err) => Err(err),
+            };
+            let err = match outcome {
+                Ok(()) => {
+                    group.into_iter().for_each(|job| job.finish(Ok(())));
+                    return;
+                }
+                Err(err) => err,
+            };
+            // The connection's state is unknown after a failed group: start
+            // the next one on a fresh connection.
+            if let Some(conn) = self.conn.take() {
+                let _ = tokio::time::timeout(Duration::from_secs(1), conn.close()).await;
+            }
+            let class = ErrorClass::of(&err, D::CODES);
+            let earliest = group.iter().map(|job| job.deadline()).min();
+            let pause = backoff(attempt);
+            let retry = matches!(class, ErrorClass::Transient | ErrorClass::ConnectionLost)
+                && earliest.is_some_and(|deadline| Instant::now() + pause < deadline);
+            if !retry {
+                let reason = settle(err, D::CODES);
+                let shared = Arc::new(reason);
+                for job in group {
+                    job.finish(Err(copy_of(&shared)));
+                }
+                return;
+            }
+            self.retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    async fn connection(&mut self) -> sqlx::Result<&mut <D::Db as Database>::Connection> {
+        if self.conn.is_none() {
+            self.conn = Some((self.connect)().await?);
+        }
+        Ok(self.conn.as_mut().expect("a connection was just opened"))
+    }
+}
+
+/// Every write of the group in one transaction, each in a savepoint.
+async fn run_group<D: Dialect>(
+    conn: &mut <D::Db as Database>::Connection,
+    group: &mut [Box<dyn Job<D>>],
+) -> sqlx::Result<()> {
+    let mut tx = conn.begin_with(D::BEGIN_WRITE).await?;
+    for job in group.iter_mut() {
+        if let Some(err) = job.run(&mut tx).await {
+            let _ = tx.rollback().await;
+            return Err(err);
+        }
+    }
+    tx.commit().await
+}
+
+/// The same failure for each write of a failed group. `sqlx::Error` cannot
+/// be cloned, so each caller gets the class and the message.
+fn copy_of(err: &StoreError) -> StoreError {
+    match err {
+        StoreError::Unavailable { reason, .. } => StoreError::unavailable(*reason, None),
+        other => StoreError::Database(sqlx::Error::Protocol(other.to_string())),
+    }
+}
