@@ -71,8 +71,8 @@ pub enum ErrorClass {
     Fault,
 }
 
-/// A backend's table from its error codes to [`ErrorClass`].
-pub type CodeTable = fn(code: &str, kind: sqlx::error::ErrorKind) -> ErrorClass;
+/// A backend's table from its errors to [`ErrorClass`].
+pub type CodeTable = fn(err: &dyn sqlx::error::DatabaseError) -> ErrorClass;
 
 impl ErrorClass {
     pub(super) fn of(err: &sqlx::Error, codes: CodeTable) -> Self {
@@ -82,7 +82,7 @@ impl ErrorClass {
                 Self::ConnectionLost
             }
             E::WorkerCrashed => Self::ConnectionLost,
-            E::Database(db) => codes(db.code().as_deref().unwrap_or_default(), db.kind()),
+            E::Database(db) => codes(db.as_ref()),
             _ => Self::Fault,
         }
     }

@@ -6,7 +6,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPoolOptions, MySqlQueryResult};
+use sqlx::mysql::{
+    MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlPoolOptions, MySqlQueryResult,
+};
 use sqlx::{Connection, Executor, MySql};
 
 use super::StoreOptions;
@@ -41,19 +43,27 @@ impl Dialect for MySqlDialect {
     }
 }
 
-/// MySQL and MariaDB error numbers.
-fn classify(code: &str, kind: sqlx::error::ErrorKind) -> ErrorClass {
-    match code {
+/// MySQL and MariaDB error numbers (sqlx's `code()` is the SQLSTATE, too
+/// coarse: a lock wait timeout shares `HY000` with most errors).
+fn classify(err: &dyn sqlx::error::DatabaseError) -> ErrorClass {
+    match err.try_downcast_ref::<MySqlDatabaseError>() {
+        Some(mysql) => classify_number(mysql.number(), err.kind()),
+        None => ErrorClass::of_kind(err.kind()),
+    }
+}
+
+fn classify_number(number: u16, kind: sqlx::error::ErrorKind) -> ErrorClass {
+    match number {
         // Lock wait timeout, deadlock.
-        "1205" | "1213" => ErrorClass::Transient,
+        1205 | 1213 => ErrorClass::Transient,
         // Disk full, table full, read-only server, read-only transaction.
-        "1021" | "1114" | "1290" | "1792" | "1836" => ErrorClass::CannotWrite,
+        1021 | 1114 | 1290 | 1792 | 1836 => ErrorClass::CannotWrite,
         // Server shutting down, connection killed.
-        "1053" | "1927" => ErrorClass::ConnectionLost,
+        1053 | 1927 => ErrorClass::ConnectionLost,
         // The statement ran past the session's time limit (MySQL, MariaDB).
-        "3024" | "1969" => ErrorClass::TimedOut,
+        3024 | 1969 => ErrorClass::TimedOut,
         // Data too long, out of range, bad string for the column's charset.
-        "1406" | "1264" | "1366" => ErrorClass::Constraint,
+        1406 | 1264 | 1366 => ErrorClass::Constraint,
         _ => ErrorClass::of_kind(kind),
     }
 }
@@ -162,11 +172,14 @@ mod tests {
 
     #[test]
     fn mysql_codes_are_classified() {
-        assert_eq!(classify("1213", K::Other), ErrorClass::Transient);
-        assert_eq!(classify("1205", K::Other), ErrorClass::Transient);
-        assert_eq!(classify("1290", K::Other), ErrorClass::CannotWrite);
-        assert_eq!(classify("1969", K::Other), ErrorClass::TimedOut);
-        assert_eq!(classify("1062", K::UniqueViolation), ErrorClass::Constraint);
-        assert_eq!(classify("1064", K::Other), ErrorClass::Fault);
+        assert_eq!(classify_number(1213, K::Other), ErrorClass::Transient);
+        assert_eq!(classify_number(1205, K::Other), ErrorClass::Transient);
+        assert_eq!(classify_number(1290, K::Other), ErrorClass::CannotWrite);
+        assert_eq!(classify_number(1969, K::Other), ErrorClass::TimedOut);
+        assert_eq!(
+            classify_number(1062, K::UniqueViolation),
+            ErrorClass::Constraint
+        );
+        assert_eq!(classify_number(1064, K::Other), ErrorClass::Fault);
     }
 }

@@ -44,8 +44,13 @@ impl Dialect for SqliteDialect {
     }
 }
 
-/// SQLite result codes; an extended code keeps its primary code in the low byte.
-fn classify(code: &str, kind: sqlx::error::ErrorKind) -> ErrorClass {
+/// SQLite's extended result codes (its `code()`), which keep the primary
+/// code in the low byte.
+fn classify(err: &dyn sqlx::error::DatabaseError) -> ErrorClass {
+    classify_code(err.code().as_deref().unwrap_or_default(), err.kind())
+}
+
+fn classify_code(code: &str, kind: sqlx::error::ErrorKind) -> ErrorClass {
     let Ok(code) = code.parse::<u32>() else {
         return ErrorClass::of_kind(kind);
     };
@@ -122,11 +127,14 @@ mod tests {
 
     #[test]
     fn sqlite_codes_are_classified_by_their_primary_code() {
-        assert_eq!(classify("5", K::Other), ErrorClass::Transient);
-        assert_eq!(classify("517", K::Other), ErrorClass::Transient);
-        assert_eq!(classify("13", K::Other), ErrorClass::CannotWrite);
-        assert_eq!(classify("266", K::Other), ErrorClass::CannotWrite);
-        assert_eq!(classify("2067", K::UniqueViolation), ErrorClass::Constraint);
-        assert_eq!(classify("1", K::Other), ErrorClass::Fault);
+        assert_eq!(classify_code("5", K::Other), ErrorClass::Transient);
+        assert_eq!(classify_code("517", K::Other), ErrorClass::Transient);
+        assert_eq!(classify_code("13", K::Other), ErrorClass::CannotWrite);
+        assert_eq!(classify_code("266", K::Other), ErrorClass::CannotWrite);
+        assert_eq!(
+            classify_code("2067", K::UniqueViolation),
+            ErrorClass::Constraint
+        );
+        assert_eq!(classify_code("1", K::Other), ErrorClass::Fault);
     }
 }

@@ -5,8 +5,10 @@ mod common;
 
 mod auth;
 mod bad_input;
+mod data_safety;
 mod etag;
 mod expiry;
+mod faults;
 mod generated_client;
 mod health;
 mod replicas;
