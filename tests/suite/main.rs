@@ -11,6 +11,7 @@ mod expiry;
 mod faults;
 mod generated_client;
 mod health;
+mod readme;
 mod replicas;
 mod spec;
 mod tasks;
