@@ -17,7 +17,7 @@ use super::operations::{ListNotifications, ListTaskNotifications, StreamNotifica
 use super::paging::{self, Listing};
 use super::problem::{ApiError, Problem};
 use super::support::event_stream::EventStreamBody;
-use super::support::headers::LastEventId;
+use super::support::headers::{LastEventId, RawHeader};
 use super::{ApiState, ApiTags};
 use crate::domain::{Notification, NotificationFilter, Page, PageRequest, PageStart, TaskId};
 use crate::metrics::HttpMetrics;
@@ -169,7 +169,7 @@ impl NotificationsApi {
         state: Data<&ApiState>,
         /// Resume after this event id.
         #[oai(name = "Last-Event-ID")]
-        last_event_id: LastEventId,
+        last_event_id: RawHeader<LastEventId>,
     ) -> Result<Stream, ApiError<StreamNotifications>> {
         let permit = state
             .streams
@@ -194,7 +194,7 @@ impl NotificationsApi {
         };
         let events = state
             .notifications
-            .follow(last_event_id.0)
+            .follow(last_event_id.0.map(|last| last.0))
             .map(move |notification| {
                 // Held by the stream: dropped, and counted down, with it.
                 let _open = &open;

@@ -6,13 +6,14 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiRequest, ApiResponse, OpenApi};
 
 use super::auth::ApiAuth;
+use super::etag::TagList;
 use super::etag::{etag, none_match, precondition};
 use super::operations::{
     CreateTask, DeleteTask, DeleteTasks, GetTask, ListTasks, PatchTask, ReplaceTask, ReplaceTasks,
 };
 use super::paging::{self, Listing};
 use super::problem::{ApiError, FieldError, Problem, ProblemKind};
-use super::support::headers::{IdempotencyKeyHeader, TagListHeader};
+use super::support::headers::RawHeader;
 use super::support::json_body::{JsonBody, MergePatchBody};
 use super::task_types::{
     DeleteResult, MAX_BULK, Replacements, TaskBody, TaskInput, TaskList, TaskPage, TaskPatchInput,
@@ -20,7 +21,7 @@ use super::task_types::{
 };
 use super::time::ApiTime;
 use super::{ApiState, ApiTags};
-use crate::domain::{Task, TaskFilter, TaskId, Timestamp};
+use crate::domain::{IdempotencyKey, Task, TaskFilter, TaskId, Timestamp};
 use crate::store::Created;
 
 pub struct TasksApi;
@@ -212,7 +213,7 @@ impl TasksApi {
         state: Data<&ApiState>,
         /// A name for this create, unique per task you mean to make (e.g. a UUID).
         #[oai(name = "Idempotency-Key")]
-        key: IdempotencyKeyHeader,
+        key: RawHeader<IdempotencyKey>,
         body: JsonBody<TaskInput>,
     ) -> Result<CreatedTask, ApiError<CreateTask>> {
         let task = match state.tasks.create(&body.0, key.0).await? {
@@ -297,7 +298,7 @@ impl TasksApi {
         id: Path<i64>,
         /// Answer 304 if the task is still at one of these versions.
         #[oai(name = "If-None-Match")]
-        if_none_match: TagListHeader,
+        if_none_match: RawHeader<TagList>,
     ) -> Result<ReadTask, ApiError<GetTask>> {
         let id = task_id(id.0, "id")?;
         let task = state
@@ -325,7 +326,7 @@ impl TasksApi {
         id: Path<i64>,
         /// Replace only if the task is still at one of these versions (else 412).
         #[oai(name = "If-Match")]
-        if_match: TagListHeader,
+        if_match: RawHeader<TagList>,
         body: JsonBody<TaskInput>,
     ) -> Result<OneTask, ApiError<ReplaceTask>> {
         let id = task_id(id.0, "id")?;
@@ -347,7 +348,7 @@ impl TasksApi {
         id: Path<i64>,
         /// Change only if the task is still at one of these versions (else 412).
         #[oai(name = "If-Match")]
-        if_match: TagListHeader,
+        if_match: RawHeader<TagList>,
         body: PatchBody,
     ) -> Result<OneTask, ApiError<PatchTask>> {
         let id = task_id(id.0, "id")?;
@@ -370,7 +371,7 @@ impl TasksApi {
         id: Path<i64>,
         /// Delete only if the task is still at one of these versions (else 412).
         #[oai(name = "If-Match")]
-        if_match: TagListHeader,
+        if_match: RawHeader<TagList>,
     ) -> Result<DeletedTask, ApiError<DeleteTask>> {
         let id = task_id(id.0, "id")?;
         let condition = precondition(if_match.0);

@@ -78,16 +78,8 @@ where
         now: Timestamp,
         condition: &Precondition,
     ) -> StoreResult<Task> {
-        let change = Arc::new((draft.clone(), condition.clone()));
-        let op: Op<D::Db, Task> = Arc::new(move |conn| {
-            let change = change.clone();
-            Box::pin(async move {
-                let (draft, condition) = &*change;
-                let current = lock_current::<D>(conn, id, condition).await?;
-                write_task::<D>(conn, &current, draft, now).await
-            })
-        });
-        self.write(op).await
+        self.change(id, Change::Replace(draft.clone()), now, condition)
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(task_id = %id))]
@@ -98,17 +90,8 @@ where
         now: Timestamp,
         condition: &Precondition,
     ) -> StoreResult<Task> {
-        let change = Arc::new((patch.clone(), condition.clone()));
-        let op: Op<D::Db, Task> = Arc::new(move |conn| {
-            let change = change.clone();
-            Box::pin(async move {
-                let (patch, condition) = &*change;
-                let current = lock_current::<D>(conn, id, condition).await?;
-                let draft = patch.clone().apply_to(&current);
-                write_task::<D>(conn, &current, &draft, now).await
-            })
-        });
-        self.write(op).await
+        self.change(id, Change::Patch(patch.clone()), now, condition)
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(count = items.len()))]
@@ -176,6 +159,54 @@ where
                     .execute(&mut *conn)
                     .await?;
                 Ok(D::rows_affected(&result))
+            })
+        });
+        self.write(op).await
+    }
+}
+
+/// A change to one task: its new content whole, or a merge patch.
+enum Change {
+    Replace(TaskDraft),
+    Patch(TaskPatch),
+}
+
+impl Change {
+    fn apply_to(&self, current: &Task) -> TaskDraft {
+        match self {
+            Self::Replace(draft) => draft.clone(),
+            Self::Patch(patch) => patch.clone().apply_to(current),
+        }
+    }
+}
+
+impl<D: Dialect> SqlStore<D>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'q> Option<String>: sqlx::Encode<'q, D::Db>,
+    for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db>,
+    for<'r> TaskRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
+{
+    /// Locks the task, checks the client's precondition, and writes the
+    /// change with the task's next version.
+    async fn change(
+        &self,
+        id: TaskId,
+        change: Change,
+        now: Timestamp,
+        condition: &Precondition,
+    ) -> StoreResult<Task> {
+        let change = Arc::new((change, condition.clone()));
+        let op: Op<D::Db, Task> = Arc::new(move |conn| {
+            let change = change.clone();
+            Box::pin(async move {
+                let (change, condition) = &*change;
+                let current = lock_current::<D>(conn, id, condition).await?;
+                let draft = change.apply_to(&current);
+                write_task::<D>(conn, &current, &draft, now).await
             })
         });
         self.write(op).await
