@@ -22,6 +22,7 @@ import pytest
 from httpx_sse import ServerSentEvent, connect_sse
 from taskman_client import Client
 from taskman_client.api.health import get_health
+from taskman_client.api.notifications import list_notifications
 from taskman_client.api.tasks import (
     create_task,
     delete_task,
@@ -36,6 +37,7 @@ from taskman_client.models import (
     Health,
     Notification,
     NotificationKind,
+    NotificationPage,
     Problem,
     Status,
     Task,
@@ -219,7 +221,19 @@ def read_warnings(events: Iterator[ServerSentEvent], task_ids: set[int]) -> list
     pytest.fail(f"the stream ended while waiting for tasks {waiting}")
 
 
-def test_event_stream_and_resume(client: Client) -> None:
+def wait_for_warning(client: Client, task_id: int) -> Notification:
+    """Waits (with a deadline) until the history holds a warning for `task_id`."""
+    deadline = time.monotonic() + STREAM_DEADLINE_S
+    while True:
+        page = ok(list_notifications.sync_detailed(client=client, task_id=task_id))
+        assert isinstance(page, NotificationPage)
+        if page.notifications:
+            return page.notifications[0]
+        assert time.monotonic() < deadline, f"no warning for task {task_id} within {STREAM_DEADLINE_S} s"
+        time.sleep(0.05)
+
+
+def test_event_stream_resumes_with_last_event_id(client: Client) -> None:
     with event_stream(client) as events:
         # The server subscribes before it answers: the headers are in, so
         # warn about two tasks.
@@ -236,13 +250,19 @@ def test_event_stream_and_resume(client: Client) -> None:
         # CONTRACT (new): every event carries `id:` = the notification id.
         assert event.id == str(notification.id), f"event id {event.id!r} for notification {notification.id}"
 
-    # CONTRACT (new): resume after the older of the two. The history replays
-    # everything after it (the other one), then live events follow.
-    older, newer = sorted(ours, key=lambda pair: pair[1].id)
-    with event_stream(client, last_event_id=older[0].id) as events:
-        c = new_task(client, "stream: expired c", PAST_EXPIRY)
-        replayed = read_warnings(events, {newer[1].task_id, c.id})
+    # While no stream is open, another task expires; wait until the history
+    # has its warning.
+    last_event, last = max(ours, key=lambda pair: pair[1].id)
+    d = new_task(client, "stream: expired while away", PAST_EXPIRY)
+    missed = wait_for_warning(client, d.id)
+
+    # CONTRACT (new): resume after the last event received. The history
+    # replays what was missed, then live events follow: no gap, no duplicate.
+    with event_stream(client, last_event_id=last_event.id) as events:
+        c = new_task(client, "stream: expired after resuming", PAST_EXPIRY)
+        replayed = read_warnings(events, {d.id, c.id})
     ids = [n.id for _, n in replayed]
-    assert older[1].id not in ids, "nothing at or before Last-Event-ID is sent again"
-    assert ids[0] == newer[1].id, "the missed warning comes first, from the history"
+    assert all(i > last.id for i in ids), "nothing at or before Last-Event-ID is sent again"
+    assert ids[0] == missed.id, "the missed warning comes first, from the history"
     assert ids == sorted(set(ids)), "ascending, no duplicates"
+    assert all(e.id == str(n.id) for e, n in replayed)

@@ -16,8 +16,8 @@
 //! * The `ids` query parameter of `delete_tasks` (an array declared with
 //!   `explode: false`, i.e. `ids=1,2,3`) is converted to [`crate::IdList`],
 //!   which serializes as one comma-separated value. progenitor ignores
-//!   `explode` and would send `ids=1&ids=2`, of which the server reads only
-//!   the first id.
+//!   `explode` and would send `ids=1&ids=2`; the server reads every id of
+//!   that form too, but the client should send what the spec declares.
 //! * Task titles (`type: string, maxLength: 255, pattern: "\S"`) are plain
 //!   `String`s rather than a newtype that checks the pattern on the client:
 //!   the server trims titles with Unicode `White_Space`, which differs from the

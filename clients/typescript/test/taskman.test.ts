@@ -274,7 +274,20 @@ async function readWarnings(
   return seen;
 }
 
-test("the event stream delivers warnings and resumes with Last-Event-ID", async () => {
+/** Waits (with a deadline) until the history holds a warning for `taskId`. */
+async function waitForWarning(taskId: number): Promise<Notification> {
+  const deadline = Date.now() + STREAM_DEADLINE_MS;
+  for (;;) {
+    const { data, error } = await client.GET("/v1/notifications", { params: { query: { task_id: taskId } } });
+    if (error !== undefined) assert.fail(`notifications: ${error.detail}`);
+    const [warning] = data.notifications;
+    if (warning !== undefined) return warning;
+    if (Date.now() > deadline) assert.fail(`no warning for task ${taskId} within ${STREAM_DEADLINE_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+test("the event stream delivers warnings; a client that reconnects with Last-Event-ID misses nothing", async () => {
   const live = await openStream();
   // The server subscribes before it answers, so once the headers are in,
   // warn about two tasks.
@@ -292,19 +305,28 @@ test("the event stream delivers warnings and resumes with Last-Event-ID", async 
     assert.equal(event.id, String(notification.id), "the event's id: line is the notification id");
   }
 
-  // CONTRACT (new): resume after the first of the two. The history replays
-  // everything after it (the other one), then live events follow.
-  const [older, newer] = [...ours].sort((x, y) => x.notification.id - y.notification.id);
-  assert.ok(older !== undefined && newer !== undefined);
-  const resumed = await openStream(older.event.id);
-  const c = await createTask("stream: expired c", PAST_EXPIRY);
-  const replayed = await readWarnings(resumed, [newer.notification.task_id, c.id]).finally(() => resumed.close());
+  // While no stream is open, another task expires; wait until the history
+  // has its warning.
+  const last = [...ours].sort((x, y) => x.notification.id - y.notification.id)[1];
+  assert.ok(last !== undefined);
+  const d = await createTask("stream: expired while away", PAST_EXPIRY);
+  const missed = await waitForWarning(d.id);
+
+  // CONTRACT (new): resume after the last event received. The history
+  // replays what was missed, then live events follow: no gap, no duplicate.
+  const resumed = await openStream(last.event.id);
+  const c = await createTask("stream: expired after resuming", PAST_EXPIRY);
+  const replayed = await readWarnings(resumed, [d.id, c.id]).finally(() => resumed.close());
   const ids = replayed.map(({ notification }) => notification.id);
-  assert.ok(!ids.includes(older.notification.id), "nothing at or before Last-Event-ID is sent again");
-  assert.equal(ids[0], newer.notification.id, "the missed warning comes first, from the history");
+  assert.ok(
+    ids.every((id) => id > last.notification.id),
+    "nothing at or before Last-Event-ID is sent again",
+  );
+  assert.equal(ids[0], missed.id, "the missed warning comes first, from the history");
   assert.deepEqual(
     ids,
     [...new Set(ids)].sort((x, y) => x - y),
     "ascending, no duplicates",
   );
+  for (const { event, notification } of replayed) assert.equal(event.id, String(notification.id));
 });
