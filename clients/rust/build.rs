@@ -16,8 +16,8 @@
 //! * The `ids` query parameter of `delete_tasks` (an array declared with
 //!   `explode: false`, i.e. `ids=1,2,3`) is converted to [`crate::IdList`],
 //!   which serializes as one comma-separated value. progenitor ignores
-//!   `explode` and would send `ids=1&ids=2`, of which the server reads only
-//!   the first id.
+//!   `explode` and would send `ids=1&ids=2`; the server reads every id of
+//!   that form too, but the client should send what the spec declares.
 //! * `patch_task` takes `application/json` and `application/merge-patch+json`;
 //!   progenitor handles one media type per request body, so the client sends
 //!   the first (the same merge patch, as `application/json`).
