@@ -14,6 +14,7 @@ fi
 
 scripts/test-with-mysql.sh cargo nextest run --workspace --all-targets --no-fail-fast "$@"
 scripts/test-with-mysql.sh scripts/schemathesis.sh
+scripts/test-with-mysql.sh scripts/clients-test.sh
 
 scripts/browser-test.sh
 API_TOKEN=browser-test-token scripts/browser-test.sh

@@ -98,17 +98,16 @@ def new_task(client: Client, title: str, expiry_dt: datetime.datetime | Unset = 
 def all_task_ids(client: Client) -> list[int]:
     """Every task id, page by page (small pages, so several requests)."""
     ids: list[int] = []
-    # CONTRACT (old): offset paging with `total` on every page. After the
-    # rework: pass `cursor=page.next_cursor` and stop when it is None.
-    offset = 0
+    # CONTRACT: cursor paging; `next_cursor` is None on the last page.
+    cursor: str | Unset = UNSET
     for _ in range(10_000):
-        page = ok(list_tasks.sync_detailed(client=client, limit=2, offset=offset))
+        page = ok(list_tasks.sync_detailed(client=client, limit=2, cursor=cursor))
         assert isinstance(page, TaskPage)
         assert len(page.tasks) <= 2
         ids += [task.id for task in page.tasks]
-        offset += len(page.tasks)
-        if not page.tasks or offset >= page.total:
+        if page.next_cursor is None:
             return ids
+        cursor = page.next_cursor
     pytest.fail("the list did not end within 10,000 pages")
 
 
@@ -212,6 +211,12 @@ def read_warnings(events: Iterator[ServerSentEvent], task_ids: set[int]) -> list
     waiting = set(task_ids)
     deadline = time.monotonic() + STREAM_DEADLINE_S
     for event in events:
+        # An event with no data (the stream's first, which only sets
+        # `retry:`) carries no notification; EventSource does not dispatch
+        # such an event at all, httpx-sse hands it over.
+        if not event.data:
+            assert event.retry is not None or event.id, f"an empty event: {event!r}"
+            continue
         notification = Notification.from_dict(json.loads(event.data))
         seen.append((event, notification))
         waiting.discard(notification.task_id)

@@ -53,19 +53,17 @@ async function createTask(title: string, expiry_dt?: string): Promise<Task> {
 /** Every task id, page by page (small pages, so several requests). */
 async function listAllTaskIds(): Promise<number[]> {
   const ids: number[] = [];
-  // CONTRACT (old): offset paging with `total` on every page. After the
-  // rework: send `cursor` (absent on the first page) and stop when
-  // `page.next_cursor` is null.
-  let offset = 0;
+  // CONTRACT: cursor paging; `next_cursor` is null on the last page.
+  let cursor: string | undefined;
   for (let pages = 0; pages < 10_000; pages++) {
     const { data: page, error, response } = await client.GET("/v1/tasks", {
-      params: { query: { limit: 2, offset } },
+      params: { query: cursor === undefined ? { limit: 2 } : { limit: 2, cursor } },
     });
     if (error !== undefined) assert.fail(`list: ${response.status} ${error.detail}`);
     assert.ok(page.tasks.length <= 2);
     ids.push(...page.tasks.map((task) => task.id));
-    offset += page.tasks.length;
-    if (page.tasks.length === 0 || offset >= page.total) return ids;
+    if (page.next_cursor === null) return ids;
+    cursor = page.next_cursor;
   }
   assert.fail("the list did not end within 10,000 pages");
 }
