@@ -6,10 +6,11 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::expiry::WebhookUrl;
+use crate::telemetry::LogFormat;
 
 #[derive(Clone, Debug, Parser)]
 #[command(
@@ -136,12 +137,6 @@ pub enum Command {
     Serve,
     /// Print the OpenAPI spec as served, and exit; needs no database.
     Openapi,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
 }
 
 /// The database URL; its password never shows in `Debug` output.

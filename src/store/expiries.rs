@@ -8,9 +8,10 @@ use sqlx::{Database, Executor, IntoArguments};
 
 use super::dialect::Dialect;
 use super::error::StoreResult;
+use super::op::Op;
 use super::rows::{DbTime, NotificationRow, PendingRow};
 use super::sql;
-use super::sql_store::{Op, SqlStore};
+use super::sql_store::SqlStore;
 use super::{DeliveryOutcome, ExpiryStore, PendingBatch};
 use crate::domain::{Claim, DeliveryState, Notification, PendingExpiry, TaskId, Timestamp};
 
@@ -30,7 +31,7 @@ where
     for<'r> PendingRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
     for<'r> NotificationRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
 {
-    #[tracing::instrument(skip_all, fields(task_id = %claim.task_id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(task_id = %claim.task_id))]
     async fn claim(&self, claim: &Claim) -> StoreResult<Option<Notification>> {
         let claim = Arc::new(claim.clone());
         let op: Op<D::Db, Option<Notification>> = Arc::new(move |conn| {

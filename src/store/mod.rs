@@ -9,6 +9,7 @@ mod expiries;
 mod migrate;
 mod mysql;
 mod notifications;
+mod op;
 mod rows;
 mod sql;
 mod sql_store;

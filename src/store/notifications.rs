@@ -8,9 +8,10 @@ use sqlx::{Database, Executor, IntoArguments};
 
 use super::dialect::Dialect;
 use super::error::StoreResult;
+use super::op::Op;
 use super::rows::{DbTime, NotificationRow};
 use super::sql;
-use super::sql_store::{DatabaseHealth, Op, SqlStore, StoreStats};
+use super::sql_store::{DatabaseHealth, SqlStore, StoreStats};
 use super::{HealthCheck, NotificationStore};
 use crate::domain::{Notification, NotificationFilter, Page, PageRequest, PageStart, Timestamp};
 
@@ -25,7 +26,7 @@ where
     for<'r> NotificationRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
     for<'r> (i64,): sqlx::FromRow<'r, <D::Db as Database>::Row>,
 {
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list(
         &self,
         filter: NotificationFilter,

@@ -15,53 +15,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use futures_util::future::BoxFuture;
 use sqlx::pool::PoolConnection;
 use sqlx::{Connection, Database, Pool};
 use tokio::time::Instant;
 
 use super::dialect::Dialect;
 use super::error::{ErrorClass, StoreError, StoreResult, Unavailable, settle};
+use super::op::{Failure, Op, backoff};
 use super::write_queue::WriteQueue;
 
 /// How often a transaction is run again after a lock conflict or a lost
 /// connection, at most.
 const MAX_ATTEMPTS: u32 = 6;
-/// The first backoff; it doubles with each attempt, and a random part of it
-/// is taken, so that the writers that collided do not collide again.
-const BASE_BACKOFF: Duration = Duration::from_millis(4);
-
-/// Why a database call inside the store failed.
-#[derive(Debug)]
-pub(super) enum Failure {
-    /// The database said no; classified by the caller.
-    Sql(sqlx::Error),
-    /// The operation decided the answer (not found, precondition failed…);
-    /// the transaction is rolled back and this is the result.
-    Refused(StoreError),
-}
-
-impl From<sqlx::Error> for Failure {
-    fn from(err: sqlx::Error) -> Self {
-        Self::Sql(err)
-    }
-}
-
-impl From<StoreError> for Failure {
-    fn from(err: StoreError) -> Self {
-        Self::Refused(err)
-    }
-}
-
-pub(super) type OpResult<T> = Result<T, Failure>;
-
-/// A unit of work on one connection. It may run more than once (after a
-/// lock conflict), so it owns what it needs rather than borrowing it.
-pub(super) type Op<DB, T> = Arc<
-    dyn for<'c> Fn(&'c mut <DB as Database>::Connection) -> BoxFuture<'c, OpResult<T>>
-        + Send
-        + Sync,
->;
 
 /// How writes reach the database.
 pub(super) enum Writer<D: Dialect> {
@@ -125,13 +90,29 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     fn timed_out(&self) -> StoreError {
-        self.timeouts.fetch_add(1, Ordering::Relaxed);
         StoreError::unavailable(Unavailable::TimedOut, None)
+    }
+
+    /// Counts the calls that gave up at the deadline.
+    fn count<T>(&self, outcome: StoreResult<T>) -> StoreResult<T> {
+        if let Err(StoreError::Unavailable {
+            reason: Unavailable::TimedOut,
+            ..
+        }) = &outcome
+        {
+            self.timeouts.fetch_add(1, Ordering::Relaxed);
+        }
+        outcome
     }
 
     /// Runs a read on a pooled connection, within the deadline, again on a
     /// fresh connection if this one was lost.
     pub(super) async fn read<T: Send + 'static>(&self, op: Op<D::Db, T>) -> StoreResult<T> {
+        let outcome = self.read_within(op).await;
+        self.count(outcome)
+    }
+
+    async fn read_within<T: Send + 'static>(&self, op: Op<D::Db, T>) -> StoreResult<T> {
         let deadline = self.deadline();
         let mut attempt = 0;
         loop {
@@ -171,15 +152,9 @@ impl<D: Dialect> SqlStore<D> {
                 reason: Unavailable::CannotWrite,
                 ..
             }) => self.cannot_write.store(true, Ordering::Relaxed),
-            Err(StoreError::Unavailable {
-                reason: Unavailable::TimedOut,
-                ..
-            }) => {
-                self.timeouts.fetch_add(1, Ordering::Relaxed);
-            }
             Err(_) => {}
         }
-        outcome
+        self.count(outcome)
     }
 
     async fn write_pooled<T: Send + 'static>(
@@ -313,11 +288,4 @@ pub(super) async fn in_transaction<D: Dialect, T>(
             (Err(failure), reusable)
         }
     }
-}
-
-/// A random wait in `[base·2^(attempt-1) / 2, base·2^(attempt-1)]`.
-pub(super) fn backoff(attempt: u32) -> Duration {
-    let ceiling = BASE_BACKOFF.saturating_mul(1 << attempt.saturating_sub(1).min(10));
-    let half = ceiling / 2;
-    half + half.mul_f64(fastrand::f64())
 }

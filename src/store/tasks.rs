@@ -7,9 +7,10 @@ use sqlx::{AssertSqlSafe, Database, Executor, IntoArguments};
 
 use super::dialect::Dialect;
 use super::error::{StoreError, StoreResult};
+use super::op::{Op, OpResult};
 use super::rows::{DbTime, IdempotencyRow, TaskRow};
 use super::sql;
-use super::sql_store::{Op, OpResult, SqlStore};
+use super::sql_store::SqlStore;
 use super::{Created, TaskStore};
 use crate::domain::{
     IdempotentCreate, Page, PageRequest, PageStart, Precondition, Task, TaskDraft, TaskFilter,
@@ -31,7 +32,7 @@ where
     for<'r> IdempotencyRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
     for<'r> (i64,): sqlx::FromRow<'r, <D::Db as Database>::Row>,
 {
-    #[tracing::instrument(skip_all, fields(idempotent = idempotency.is_some()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(idempotent = idempotency.is_some()))]
     async fn create(
         &self,
         draft: &TaskDraft,
@@ -54,7 +55,7 @@ where
         self.write(op).await
     }
 
-    #[tracing::instrument(skip_all, fields(task_id = %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(task_id = %id))]
     async fn get(&self, id: TaskId) -> StoreResult<Option<Task>> {
         let op: Op<D::Db, Option<Task>> = Arc::new(move |conn| {
             Box::pin(async move { Ok(select_task::<D>(conn, sql::SELECT_TASK, id).await?) })
@@ -62,7 +63,7 @@ where
         self.read(op).await
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn list(&self, filter: TaskFilter, page: PageRequest) -> StoreResult<Page<Task>> {
         let op: Op<D::Db, Page<Task>> = Arc::new(move |conn| {
             Box::pin(async move { list_tasks::<D>(conn, filter, page).await })
@@ -70,7 +71,7 @@ where
         self.read(op).await
     }
 
-    #[tracing::instrument(skip_all, fields(task_id = %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(task_id = %id))]
     async fn replace(
         &self,
         id: TaskId,
@@ -82,7 +83,7 @@ where
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(task_id = %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(task_id = %id))]
     async fn patch(
         &self,
         id: TaskId,
@@ -94,7 +95,7 @@ where
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(count = items.len()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(count = items.len()))]
     async fn replace_many(
         &self,
         items: &[(TaskId, TaskDraft)],
@@ -111,7 +112,7 @@ where
         self.write(op).await
     }
 
-    #[tracing::instrument(skip_all, fields(task_id = %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(task_id = %id))]
     async fn delete(&self, id: TaskId, condition: &Precondition) -> StoreResult<()> {
         let condition = Arc::new(condition.clone());
         let op: Op<D::Db, ()> = Arc::new(move |conn| {
@@ -128,7 +129,7 @@ where
         self.write(op).await
     }
 
-    #[tracing::instrument(skip_all, fields(count = ids.len()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(count = ids.len()))]
     async fn delete_many(&self, ids: &[TaskId]) -> StoreResult<u64> {
         if ids.is_empty() {
             return Ok(0);
@@ -151,7 +152,7 @@ where
         self.write(op).await
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_all(&self) -> StoreResult<u64> {
         let op: Op<D::Db, u64> = Arc::new(|conn| {
             Box::pin(async move {

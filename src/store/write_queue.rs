@@ -21,7 +21,7 @@ use tokio::time::Instant;
 
 use super::dialect::Dialect;
 use super::error::{ErrorClass, StoreError, StoreResult, Unavailable, settle};
-use super::sql_store::{Failure, Op, backoff};
+use super::op::{Failure, Op, backoff};
 
 /// The most writes committed together.
 const MAX_GROUP: usize = 64;
