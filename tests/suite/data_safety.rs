@@ -289,7 +289,9 @@ async fn concurrent_patches_leave_the_newest_version_and_its_warning(backend: Ba
     const PATCHES: usize = 30;
     let app = spawn_app_with(
         backend,
-        &["--warn-before", "2s", "--tick-interval", "100ms"],
+        // A 1 s tick: the `late` promise (a tick and half a second) leaves
+        // a loaded machine room.
+        &["--warn-before", "2s", "--tick-interval", "1s"],
     )
     .await;
     let mut tasks = Vec::new();

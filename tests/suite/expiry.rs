@@ -10,6 +10,9 @@ use serde_json::{Value, json};
 use crate::common::{Backend, SseClient, TestApp, eventually, json_body, spawn_app_with};
 
 const FAST: &[&str] = &["--warn-before", "2s", "--tick-interval", "100ms"];
+/// For the tests that check a warning is not `late`: the promise is one
+/// tick and half a second, so a 1 s tick leaves a loaded machine 1.5 s.
+const TIMELY: &[&str] = &["--warn-before", "2s", "--tick-interval", "1s"];
 const WAIT: Duration = Duration::from_secs(20);
 
 crate::on_both_backends!(
@@ -67,7 +70,7 @@ async fn wait_for_warnings(app: &TestApp, task_id: &Value, count: usize) -> Vec<
 }
 
 async fn a_warning_comes_once_when_the_window_opens_and_not_before(backend: Backend) {
-    let app = spawn_app_with(backend, FAST).await;
+    let app = spawn_app_with(backend, TIMELY).await;
     let task = app
         .create_task(json!({"title": "Pay rent", "expiry_dt": from_now(4.0)}))
         .await;
@@ -81,13 +84,10 @@ async fn a_warning_comes_once_when_the_window_opens_and_not_before(backend: Back
         notified_at >= window_opens,
         "early: {notified_at} < {window_opens}"
     );
-    // One tick late at most, plus slack for a busy machine.
-    assert!(
-        notified_at <= window_opens + chrono::Duration::milliseconds(100 + 2000),
-        "late: {notified_at}"
-    );
+    // At most one tick and half a second after the window opened: the
+    // service itself says whether it kept that promise.
     assert_eq!(warning["kind"], "expiring");
-    assert_eq!(warning["late"], false);
+    assert_eq!(warning["late"], false, "{warning}");
     assert_eq!(warning["title"], "Pay rent");
     assert_eq!(warning["expiry_dt"], task["expiry_dt"]);
     assert_eq!(warning["delivery_state"], "none");
@@ -110,19 +110,19 @@ fn until(at: chrono::DateTime<Utc>) -> Duration {
 }
 
 async fn a_task_created_inside_the_window_is_warned_at_once(backend: Backend) {
-    let app = spawn_app_with(backend, FAST).await;
+    // A tick far longer than the wait below: the write itself wakes the
+    // tick loop, it does not wait for a tick (nor for a reconcile).
+    let app = spawn_app_with(backend, &["--warn-before", "2s", "--tick-interval", "30s"]).await;
     let task = app
         .create_task(json!({"title": "soon", "expiry_dt": from_now(1.5)}))
         .await;
     let warnings = wait_for_warnings(&app, &task["id"], 1).await;
     assert_eq!(warnings[0]["kind"], "expiring");
-    assert_eq!(warnings[0]["late"], false);
-    let delay = time(&warnings[0]["notified_at"]) - time(&task["create_dt"]);
-    assert!(delay < chrono::Duration::milliseconds(1500), "took {delay}");
+    assert_eq!(warnings[0]["late"], false, "{}", warnings[0]);
 }
 
 async fn a_task_created_already_expired_is_warned_as_expired_at_once(backend: Backend) {
-    let app = spawn_app_with(backend, FAST).await;
+    let app = spawn_app_with(backend, &["--warn-before", "2s", "--tick-interval", "30s"]).await;
     let task = app
         .create_task(json!({"title": "overdue", "expiry_dt": from_now(-3600.0)}))
         .await;
@@ -162,7 +162,9 @@ async fn changing_the_expiry_rearms_the_warning(backend: Backend) {
 
 async fn clearing_the_expiry_or_deleting_the_task_disarms_it(backend: Backend) {
     let app = spawn_app_with(backend, FAST).await;
-    let expiry = from_now(3.0);
+    // The window opens in 8 s: time to disarm five tasks even on a
+    // loaded machine, before any of them could fall due.
+    let expiry = from_now(10.0);
     let mut disarmed = Vec::new();
     for title in ["cleared", "replaced", "bulk", "deleted", "deleted by id"] {
         disarmed.push(
@@ -213,13 +215,15 @@ async fn clearing_the_expiry_or_deleting_the_task_disarms_it(backend: Backend) {
 
 async fn deleting_all_tasks_disarms_them(backend: Backend) {
     let app = spawn_app_with(backend, FAST).await;
+    // Time to spare before the window opens, even on a loaded machine.
+    let expiry = from_now(10.0);
     for n in 0..3 {
-        app.create_task(json!({"title": format!("t{n}"), "expiry_dt": from_now(3.0)}))
+        app.create_task(json!({"title": format!("t{n}"), "expiry_dt": expiry}))
             .await;
     }
     json_body(app.delete("/v1/tasks").await, 200).await;
     let control = app
-        .create_task(json!({"title": "control", "expiry_dt": from_now(3.0)}))
+        .create_task(json!({"title": "control", "expiry_dt": expiry}))
         .await;
     wait_for_warnings(&app, &control["id"], 1).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
