@@ -1,20 +1,66 @@
 #!/usr/bin/env bash
-# The whole suite: the Rust tests (including the generated client's) on
-# SQLite and on a real MySQL-compatible server (TEST_MYSQL_URL, or a
-# throwaway MariaDB that test-with-mysql.sh starts), the schemathesis
-# contract run on both backends, then Swagger UI in headless Chromium, open
-# and with a token.
+# The whole suite, as `make test` and CI run it:
+#
+#   1. the Rust tests (unit, the behavioural suite on SQLite and MySQL, the
+#      fault tests, the README's examples, the generated Rust client);
+#   2. the schemathesis contract run on both backends (a fixed seed and a
+#      changing one);
+#   3. the TypeScript and Python clients generated from the spec;
+#   4. Swagger UI in headless Chromium, open and with a token.
+#
+# All of it runs against one set of throwaway MariaDB servers
+# (scripts/test-with-mysql.sh; TEST_MYSQL_URL names an existing one instead).
+# Quiet unless something fails: each step's output goes to
+# target/test-logs/STEP.log and is shown when the step fails. Every step
+# runs even when an earlier one failed, so one run shows every failure.
+# Extra arguments go to `cargo nextest run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! cargo nextest --version >/dev/null 2>&1; then
-    echo "test: installing cargo-nextest" >&2
-    cargo install cargo-nextest --locked
+if [[ -z "${TASKMAN_TEST_SERVERS:-}" ]]; then
+    export TASKMAN_TEST_SERVERS=1
+    exec scripts/test-with-mysql.sh "$0" "$@"
 fi
 
-scripts/test-with-mysql.sh cargo nextest run --workspace --all-targets --no-fail-fast "$@"
-scripts/test-with-mysql.sh scripts/schemathesis.sh
-scripts/test-with-mysql.sh scripts/clients-test.sh
+logs=target/test-logs
+mkdir -p "$logs"
+failed=()
 
-scripts/browser-test.sh
-API_TOKEN=browser-test-token scripts/browser-test.sh
+# step NAME COMMAND...: runs it, its output into $logs/NAME.log.
+step() {
+    local name=$1 started=$SECONDS
+    shift
+    printf 'test: %-10s ' "$name"
+    if "$@" >"$logs/$name.log" 2>&1 </dev/null; then
+        echo "ok ($((SECONDS - started)) s) $(summary "$name")"
+    else
+        echo "FAILED ($((SECONDS - started)) s); the end of $logs/$name.log:"
+        tail -n 150 "$logs/$name.log" | sed 's/^/    /'
+        failed+=("$name")
+    fi
+}
+
+# The one line of a step's log worth showing on success.
+summary() {
+    case $1 in
+    rust) grep -E '^\s+Summary' "$logs/rust.log" | tail -n 1 | sed -E 's/^\s+Summary \[[^]]*\] //' ;;
+    *) : ;;
+    esac
+}
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+    step nextest cargo install --quiet cargo-nextest --locked
+fi
+
+step rust cargo nextest run --workspace --all-targets --no-fail-fast --cargo-quiet \
+    --status-level fail --final-status-level fail "$@"
+step contract scripts/schemathesis.sh
+step clients scripts/clients-test.sh
+step browser scripts/browser-test.sh
+step browser-token env API_TOKEN=browser-test-token scripts/browser-test.sh
+
+if ((${#failed[@]})); then
+    echo "test: FAILED: ${failed[*]} (logs in $logs/)"
+    exit 1
+fi
+echo "test: all passed (logs in $logs/)"

@@ -1,7 +1,9 @@
 use super::{TaskId, Timestamp, Title};
 
-/// Whether a warning came before or after the expiry itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Whether a warning came before or after the expiry itself. Stored and
+/// sent by its lower-case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum NotificationKind {
     /// The task expires within the warning window.
     Expiring,
@@ -11,23 +13,18 @@ pub enum NotificationKind {
 
 impl NotificationKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Expiring => "expiring",
-            Self::Expired => "expired",
-        }
+        self.into()
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "expiring" => Some(Self::Expiring),
-            "expired" => Some(Self::Expired),
-            _ => None,
-        }
+        raw.parse().ok()
     }
 }
 
-/// Where a notification's webhook delivery stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Where a notification's webhook delivery stands. Stored and sent by its
+/// lower-case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum DeliveryState {
     /// No webhook was configured when the warning was produced.
     None,
@@ -40,22 +37,11 @@ pub enum DeliveryState {
 
 impl DeliveryState {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Pending => "pending",
-            Self::Delivered => "delivered",
-            Self::Failed => "failed",
-        }
+        self.into()
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "none" => Some(Self::None),
-            "pending" => Some(Self::Pending),
-            "delivered" => Some(Self::Delivered),
-            "failed" => Some(Self::Failed),
-            _ => None,
-        }
+        raw.parse().ok()
     }
 }
 
