@@ -2,7 +2,7 @@
 # Contract fuzzing: schemathesis (pinned in contract/requirements.txt, installed
 # into .venv-contract/) against the real server, once on SQLite and once on
 # MySQL/MariaDB, each on a fresh database and a free loopback port. All
-# checks, positive and negative data, fixed seed, bounded examples; settings in
+# checks, positive and negative data, a fixed seed and a changing one, bounded examples; settings in
 # contract/schemathesis.toml. Exits non-zero if either run reports a failure.
 #
 #   TEST_MYSQL_URL=mysql://root@127.0.0.1:3306 scripts/schemathesis.sh
@@ -16,6 +16,8 @@
 #   CONTRACT_HEALTH_TIMEOUT=60         seconds to wait for /v1/health
 #   CONTRACT_RUN_TIMEOUT=900           seconds one schemathesis run may take
 #   PYTHON=python3                     interpreter for the virtualenv (>= 3.11)
+#   CONTRACT_SEED=N                    the second run's seed (default: a new one each run)
+#   CONTRACT_EXAMPLES=60               examples per operation in the second run
 #
 # Reports (schemathesis output, JUnit XML, HAR of every request, server log)
 # are kept in target/contract/<backend>/.
@@ -31,6 +33,12 @@ die() { log "error: $*"; exit 1; }
 backends=${CONTRACT_BACKENDS:-sqlite mysql}
 health_timeout=${CONTRACT_HEALTH_TIMEOUT:-60}
 run_timeout=${CONTRACT_RUN_TIMEOUT:-900}
+# Besides the fixed seed, a seed that changes with each run, so that runs
+# over time explore more than one fixed set of cases; printed, and
+# reproducible with CONTRACT_SEED.
+changing_seed=${CONTRACT_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+changing_examples=${CONTRACT_EXAMPLES:-60}
+[[ $changing_seed =~ ^[0-9]+$ ]] || die "CONTRACT_SEED must be a number, not '$changing_seed'"
 
 # --- Preconditions, before anything slow --------------------------------------
 for backend in $backends; do
@@ -79,7 +87,7 @@ if [[ ! -x $venv/bin/python || ! -f $stamp || "$(cat "$stamp")" != "$want" ]]; t
 fi
 st=$venv/bin/schemathesis
 py=$venv/bin/python
-log "$("$st" --version)"
+log "$("$st" --version); fixed seed from contract/schemathesis.toml, changing seed $changing_seed"
 
 # --- The server binary -----------------------------------------------------------
 log "cargo build --bin taskman"
@@ -129,6 +137,45 @@ stop_feeder() {
     feeder_pid=
 }
 
+# run_seed NAME BASE OUT LABEL [schemathesis options] -> 0 when it found nothing
+run_seed() {
+    local name=$1 base=$2 out=$3 label=$4
+    shift 4
+    local started=$SECONDS status statuses
+    mkdir -p "$out/report/$label" "$tmp/$name/$label"
+    log "[$name] schemathesis, seed $label"
+    set +e
+    (
+        # cwd: the run's scratch directory, so nothing (.hypothesis/, ...) lands in the repo.
+        cd "$tmp/$name/$label"
+        TASKMAN_BASE_URL=$base SCHEMATHESIS_HOOKS=$root/contract/hooks.py NO_COLOR=1 \
+            timeout --kill-after=10 "$run_timeout" \
+            "$st" --config-file "$root/contract/schemathesis.toml" --no-color \
+            run "$base/openapi.json" \
+            --report junit,har \
+            --report-junit-path "$out/report/$label/junit.xml" \
+            --report-har-path "$out/report/$label/requests.har" \
+            "$@" \
+            </dev/null
+    ) >"$out/schemathesis-$label.log" 2>&1
+    statuses=("${PIPESTATUS[@]}")
+    set -e
+    status=${statuses[0]}
+    log "[$name] seed $label: schemathesis exited $status after $((SECONDS - started)) s"
+    if [[ -f $out/report/$label/requests.har ]]; then
+        "$py" "$root/contract/harness.py" audit-har "$out/report/$label/requests.har" "$base" >&2 || status=1
+    else
+        log "[$name] seed $label: no HAR report was written"
+        status=1
+    fi
+    if [[ $status -ne 0 ]]; then
+        log "[$name] seed $label FAILED; what schemathesis reported:"
+        sed -n '/FAILURES/,$p' "$out/schemathesis-$label.log" >&2
+        [[ $label == fixed ]] || log "[$name] reproduce with: CONTRACT_SEED=$label CONTRACT_BACKENDS=$name $0"
+    fi
+    return "$status"
+}
+
 # run_backend NAME DATABASE_URL -> 0 when schemathesis found nothing
 run_backend() {
     local name=$1 database_url=$2
@@ -160,25 +207,14 @@ run_backend() {
     "$py" "$root/contract/harness.py" feed-events "$base" </dev/null >/dev/null 2>&1 &
     feeder_pid=$!
 
-    local started=$SECONDS status=0 statuses
-    # cwd: the run's scratch directory, so nothing (.hypothesis/, ...) lands in the repo.
-    set +e
-    (
-        cd "$tmp/$name"
-        TASKMAN_BASE_URL=$base SCHEMATHESIS_HOOKS=$root/contract/loopback_guard.py NO_COLOR=1 \
-            timeout --kill-after=10 "$run_timeout" \
-            "$st" --config-file "$root/contract/schemathesis.toml" --no-color \
-            run "$base/openapi.json" \
-            --checks all \
-            --report junit,har \
-            --report-junit-path "$out/report/junit.xml" \
-            --report-har-path "$out/report/requests.har" \
-            </dev/null
-    ) 2>&1 | tee "$out/schemathesis.log"
-    statuses=("${PIPESTATUS[@]}")
-    set -e
-    status=${statuses[0]}
-    log "[$name] schemathesis exited $status after $((SECONDS - started)) s"
+    local status=0
+    # The fixed seed of schemathesis.toml (the same cases every run), then
+    # the changing one, with fewer examples.
+    run_seed "$name" "$base" "$out" fixed || status=1
+    # The coverage and examples phases enumerate the same cases whatever
+    # the seed; only fuzzing and the stateful sequences are drawn from it.
+    run_seed "$name" "$base" "$out" "$changing_seed" --seed "$changing_seed" \
+        --max-examples "$changing_examples" --phases fuzzing,stateful || status=1
     stop_feeder
 
     if ! kill -0 "$server_pid" 2>/dev/null; then
@@ -186,13 +222,6 @@ run_backend() {
         status=1
     fi
     stop_server
-
-    if [[ -f $out/report/requests.har ]]; then
-        "$py" "$root/contract/harness.py" audit-har "$out/report/requests.har" "$base" >&2 || status=1
-    else
-        log "[$name] no HAR report was written"
-        status=1
-    fi
 
     if [[ $status -ne 0 ]]; then
         log "[$name] FAILED; last lines of the server log ($out/server.log):"

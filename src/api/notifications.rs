@@ -122,6 +122,7 @@ impl NotificationsApi {
         )]
         offset: Query<u64>,
         /// Where the page starts: the `next_cursor` of the page before.
+        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{1,256}$"))]
         cursor: Query<Option<String>>,
         /// Also count every matching warning (`total`); that reads them all.
         #[oai(default)]
@@ -240,6 +241,7 @@ impl NotificationsApi {
         )]
         offset: Query<u64>,
         /// Where the page starts: the `next_cursor` of the page before.
+        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{1,256}$"))]
         cursor: Query<Option<String>>,
         /// Also count every warning of the task (`total`).
         #[oai(default)]

@@ -152,6 +152,7 @@ impl TasksApi {
         )]
         offset: Query<u64>,
         /// Where the page starts: the `next_cursor` of the page before.
+        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{1,256}$"))]
         cursor: Query<Option<String>>,
         /// Also count every matching task (`total`); that reads them all.
         #[oai(default)]

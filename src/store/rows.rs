@@ -53,10 +53,17 @@ pub enum Stored<T> {
     Unreadable(String),
 }
 
-impl<'r, DB: Database, T: Decode<'r, DB>> Decode<'r, DB> for Stored<T> {
+impl<'r, DB: Database, T: Decode<'r, DB> + Type<DB>> Decode<'r, DB> for Stored<T> {
     fn decode(value: DB::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
         if value.is_null() {
             return Ok(Self::Null);
+        }
+        // SQLite stores any type in any column, and its driver converts on
+        // read (text in an integer column reads as 0, a date of 1970): what
+        // was stored must itself be of a type `T` reads.
+        let stored = value.type_info();
+        if !T::compatible(&stored) {
+            return Ok(Self::Unreadable(format!("a {stored} value")));
         }
         Ok(match T::decode(value) {
             Ok(decoded) => Self::Value(decoded),

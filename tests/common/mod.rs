@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod contract;
 mod database;
 mod disk;
 mod proxy;

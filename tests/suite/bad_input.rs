@@ -88,6 +88,11 @@ async fn invalid_titles_are_rejected(backend: Backend) {
         json!({"title": "a".repeat(256)}),
         json!({"title": format!(" {} ", "a".repeat(254))}),
         json!({"title": "\u{85}\u{feff}\u{3000}"}),
+        // C0 control characters, NUL included, anywhere in the title.
+        json!({"title": "nul\u{0}inside"}),
+        json!({"title": "bell\u{7}"}),
+        json!({"title": "line\nbreak"}),
+        json!({"title": "\u{1b}[31mred"}),
     ] {
         let problem = problem_body(app.post_json("/v1/tasks", &body).await, 400).await;
         if body["title"].is_string() {
@@ -187,9 +192,15 @@ async fn bad_path_ids_are_rejected(backend: Backend) {
         "/v1/tasks/1.5",
         "/v1/tasks/99999999999999999999",
     ] {
-        problem_body(app.get(path).await, 400).await;
-        problem_body(app.delete(path).await, 400).await;
-        problem_body(app.patch_json(path, &json!({})).await, 400).await;
+        for response in [
+            app.get(path).await,
+            app.delete(path).await,
+            app.patch_json(path, &json!({})).await,
+            app.get(&format!("{path}/notifications")).await,
+        ] {
+            let problem = problem_body(response, 400).await;
+            assert_eq!(problem["errors"][0]["field"], "id", "{path}: {problem}");
+        }
     }
 }
 
@@ -273,6 +284,32 @@ async fn bad_list_parameters_are_rejected(backend: Backend) {
         "expires_after=2026-01-01T00:00:00",
     ] {
         problem_body(app.get(&format!("/v1/tasks?{query}")).await, 400).await;
+    }
+    // A cursor is only what an earlier page of the same listing gave.
+    app.create_task(json!({"title": "one"})).await;
+    app.create_task(json!({"title": "two"})).await;
+    let filtered = "/v1/tasks?limit=1&expires_after=2000-01-01T00:00:00Z";
+    app.create_task(json!({"title": "e1", "expiry_dt": "2999-01-01T00:00:00Z"}))
+        .await;
+    app.create_task(json!({"title": "e2", "expiry_dt": "2999-01-02T00:00:00Z"}))
+        .await;
+    let page = json_body(app.get(filtered).await, 200).await;
+    let other_listing = page["next_cursor"]
+        .as_str()
+        .expect("a next cursor")
+        .to_owned();
+    for query in [
+        "cursor=".to_owned(),
+        "cursor=0".to_owned(),
+        "cursor=not-a-cursor".to_owned(),
+        "cursor=%2B%2F%3D".to_owned(),
+        format!("cursor={}", "A".repeat(300)),
+        format!("cursor={other_listing}"),
+        format!("cursor={other_listing}&offset=1&expires_after=2000-01-01T00:00:00Z"),
+    ] {
+        let problem = problem_body(app.get(&format!("/v1/tasks?{query}")).await, 400).await;
+        let field = problem["errors"][0]["field"].as_str().unwrap_or_default();
+        assert!(["cursor", "offset"].contains(&field), "{query}: {problem}");
     }
 }
 

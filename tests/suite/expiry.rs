@@ -25,6 +25,7 @@ crate::on_both_backends!(
     a_restart_does_not_warn_twice,
     a_warning_missed_while_down_comes_late_after_a_restart,
     stream_subscribers_receive_each_new_warning,
+    a_resumed_stream_replays_what_it_missed_then_goes_live,
     the_webhook_gets_each_warning_and_a_failed_attempt_is_retried,
     a_task_history_lists_its_warnings_newest_first,
     a_webhook_that_keeps_failing_is_given_up_after_the_last_attempt,
@@ -287,6 +288,67 @@ async fn stream_subscribers_receive_each_new_warning(backend: Backend) {
         "the stream sends the same JSON as the history"
     );
     assert_eq!(second.next_json(WAIT).await, Some(event));
+}
+
+/// A client that reconnects with `Last-Event-ID` gets every warning after
+/// that id from the history, in order, then live ones: no gap, no repeat.
+async fn a_resumed_stream_replays_what_it_missed_then_goes_live(backend: Backend) {
+    let app = spawn_app_with(backend, FAST).await;
+    let stream_url = app.url("/v1/notifications/stream");
+    let expired_task = |title: &str| json!({"title": title, "expiry_dt": from_now(-1.0)});
+
+    let mut first = SseClient::connect(&stream_url).await;
+    let seen = app.create_task(expired_task("seen")).await;
+    let (seen_id, event) = first.next_event(WAIT).await.expect("the first event");
+    assert_eq!(event["task_id"], seen["id"]);
+    let seen_id = seen_id.expect("every event has an id");
+    assert_eq!(
+        seen_id,
+        event["id"].to_string(),
+        "the event id is the notification id"
+    );
+    drop(first);
+
+    // Warnings produced while no client is connected.
+    let mut missed = Vec::new();
+    for title in ["missed 1", "missed 2", "missed 3"] {
+        let task = app.create_task(expired_task(title)).await;
+        missed.push(wait_for_warnings(&app, &task["id"], 1).await[0].clone());
+    }
+
+    let mut resumed = SseClient::resume(&stream_url, Some(&seen_id)).await;
+    for expected in &missed {
+        let (id, event) = resumed.next_event(WAIT).await.expect("a replayed event");
+        assert_eq!(&event, expected, "replayed in order, as stored");
+        assert_eq!(id, Some(expected["id"].to_string()));
+    }
+    let live = app.create_task(expired_task("live")).await;
+    let (_, event) = resumed.next_event(WAIT).await.expect("a live event");
+    assert_eq!(
+        event["task_id"], live["id"],
+        "the first event after the replay is the new warning, nothing repeated"
+    );
+    assert_eq!(
+        resumed.next_event(Duration::from_millis(1500)).await,
+        None,
+        "nothing more: no duplicates"
+    );
+
+    // Resuming from the newest id replays nothing.
+    let newest = event["id"].to_string();
+    let mut caught_up = SseClient::resume(&stream_url, Some(&newest)).await;
+    assert_eq!(
+        caught_up.next_event(Duration::from_millis(1500)).await,
+        None
+    );
+    let unreadable = app
+        .client
+        .get(&stream_url)
+        .header("Last-Event-ID", "abc")
+        .send()
+        .await
+        .expect("request sent");
+    crate::common::problem_body(unreadable, 400).await;
 }
 
 async fn the_webhook_gets_each_warning_and_a_failed_attempt_is_retried(backend: Backend) {

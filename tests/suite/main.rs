@@ -3,15 +3,18 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod adopt;
 mod auth;
 mod bad_input;
 mod data_safety;
 mod etag;
+mod exhaustion;
 mod expiry;
 mod faults;
 mod generated_client;
 mod health;
 mod readme;
 mod replicas;
+mod responses;
 mod spec;
 mod tasks;

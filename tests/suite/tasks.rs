@@ -8,6 +8,7 @@ crate::on_both_backends!(
     creating_a_task_answers_201_with_its_location,
     a_created_task_can_be_read_back,
     listing_orders_by_id_and_pages,
+    a_cursor_walk_sees_each_task_once_while_others_write,
     listing_filters_by_expiry,
     replacing_a_task_sets_every_field,
     patching_leaves_absent_fields_and_clears_nulls,
@@ -86,6 +87,63 @@ async fn listing_orders_by_id_and_pages(backend: Backend) {
     // Without `count`, no total is computed at all.
     let uncounted = json_body(app.get("/v1/tasks").await, 200).await;
     assert!(uncounted.get("total").is_none(), "{uncounted}");
+}
+
+/// Following `next_cursor` (or the `Link` header) visits every task that
+/// exists throughout exactly once, whatever is inserted or deleted meanwhile;
+/// `total` comes only when asked for.
+async fn a_cursor_walk_sees_each_task_once_while_others_write(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut ids = Vec::new();
+    for n in 0..7 {
+        ids.push(app.create_task(json!({"title": format!("walk {n}")})).await["id"].clone());
+    }
+    let mut seen = Vec::new();
+    let mut path = "/v1/tasks?limit=2".to_owned();
+    let mut pages = 0;
+    loop {
+        let response = app.get(&path).await;
+        let link = header(&response, "link");
+        let page = json_body(response, 200).await;
+        assert_eq!(page.get("total"), None, "no count unless asked: {page}");
+        pages += 1;
+        seen.extend(
+            page["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["id"].clone()),
+        );
+        if pages == 1 {
+            // Between pages: one already seen and one not yet seen go, a
+            // new one comes (after every other, so the walk reaches it).
+            app.delete(&format!("/v1/tasks/{}", ids[0])).await;
+            app.delete(&format!("/v1/tasks/{}", ids[4])).await;
+            ids.push(app.create_task(json!({"title": "late"})).await["id"].clone());
+        }
+        let Some(cursor) = page["next_cursor"].as_str() else {
+            assert!(link.is_empty(), "no Link on the last page: {link}");
+            break;
+        };
+        assert!(
+            link.contains(&format!("cursor={cursor}")) && link.ends_with("rel=\"next\""),
+            "{link}"
+        );
+        path = format!("/v1/tasks?limit=2&cursor={cursor}");
+        assert!(pages < 10, "the walk does not end");
+    }
+    let expected: Vec<Value> = ids
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| *n != 4)
+        .map(|(_, id)| id.clone())
+        .collect();
+    assert_eq!(
+        seen, expected,
+        "each once, in id order, the deleted one skipped"
+    );
+    let counted = json_body(app.get("/v1/tasks?limit=2&count=true").await, 200).await;
+    assert_eq!(counted["total"], 6);
 }
 
 async fn listing_filters_by_expiry(backend: Backend) {

@@ -18,6 +18,9 @@ pub trait HeaderValue: Sized + Send {
     /// For the spec.
     const DESCRIPTION: &'static str;
     const MAX_LENGTH: Option<usize> = None;
+    /// The form, for the spec: a client (or a contract fuzzer) that sends
+    /// what matches it is answered on the merits, never 400.
+    const PATTERN: &'static str;
     /// What a valid value looks like, for the error.
     const EXPECTED: &'static str;
     /// Whether it may be sent more than once (a list header).
@@ -41,7 +44,11 @@ impl<'a, V: HeaderValue> ApiExtractor<'a> for RawHeader<V> {
     fn param_schema_ref() -> Option<MetaSchemaRef> {
         Some(MetaSchemaRef::Inline(Box::new(MetaSchema {
             description: Some(V::DESCRIPTION),
+            // Redundant with every pattern, but it is what tells a fuzzer
+            // that an empty value is not one.
+            min_length: Some(1),
             max_length: V::MAX_LENGTH,
+            pattern: Some(V::PATTERN.to_owned()),
             ..MetaSchema::new("string")
         })))
     }
@@ -79,6 +86,8 @@ impl HeaderValue for TagList {
     const DESCRIPTION: &'static str =
         "`*`, or entity tags as the `ETag` header gives them, quotes included";
     const EXPECTED: &'static str = EXPECTED;
+    // RFC 9110 §8.8.3 without obs-text, which no ETag of ours contains.
+    const PATTERN: &'static str = r#"^(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)$"#;
     const LIST: bool = true;
 
     fn parse(raw: &[u8]) -> Option<Self> {
@@ -90,6 +99,7 @@ impl HeaderValue for IdempotencyKey {
     const DESCRIPTION: &'static str = "1 to 255 visible ASCII characters, e.g. a UUID";
     const MAX_LENGTH: Option<usize> = Some(MAX_IDEMPOTENCY_KEY_CHARS);
     const EXPECTED: &'static str = "must be 1 to 255 visible ASCII characters";
+    const PATTERN: &'static str = "^[!-~]{1,255}$";
     const LIST: bool = false;
 
     fn parse(raw: &[u8]) -> Option<Self> {
@@ -105,6 +115,7 @@ impl HeaderValue for LastEventId {
         "The `id:` of the last event received; the stream resumes after it";
     const EXPECTED: &'static str =
         "must be the id of an event of this stream (a non-negative integer)";
+    const PATTERN: &'static str = "^[0-9]{1,18}$";
     const LIST: bool = false;
 
     fn parse(raw: &[u8]) -> Option<Self> {

@@ -54,10 +54,12 @@ pub fn problem_of(err: &poem::Error) -> Problem {
         return Problem::invalid(vec![FieldError::new(param.name, expectation(param.name))]);
     }
     if let Some(path) = err.downcast_ref::<ParsePathError>() {
-        let name = if path.name.is_empty() {
-            "id"
-        } else {
+        // poem-openapi names a path segment by its position (`param0`) when
+        // it cannot parse it; the one path parameter of this API is `id`.
+        let name = if PARAMETERS.iter().any(|(known, _)| *known == path.name) {
             path.name
+        } else {
+            "id"
         };
         return Problem::invalid(vec![FieldError::new(name, expectation(name))]);
     }
