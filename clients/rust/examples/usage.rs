@@ -54,9 +54,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
     client.patch_task(id, None, &patch).await?;
 
     // ETags: read from the response headers, sent back as If-Match.
+    // The spec's pattern makes If-Match a checked type: parse() refuses a
+    // value that is not an entity-tag list.
     let etag = client.get_task(id, None).await?.headers()["etag"]
         .to_str()?
-        .to_owned();
+        .parse()?;
     let renamed = TaskPatch {
         title: Some("Pay the rent".into()),
         ..TaskPatch::default()
