@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use sqlx::migrate::Migrate;
 use sqlx::{Connection, Executor, MySqlConnection, Row, SqliteConnection};
 use taskman::{App, Config};
 
@@ -245,6 +246,42 @@ async fn the_original_database_is_adopted_served_and_warned() {
     server.await.expect("server task").expect("stops cleanly");
 }
 
+/// An earlier start that failed before recording anything (an older
+/// taskman tried `CREATE TABLE task` and the user removed its failed row, as
+/// the message says, or adoption was cut off right after creating the
+/// history table) leaves an empty history: the next start still adopts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_migration_history_does_not_block_adoption() {
+    let database = TestDatabase::create(Backend::MySql).await;
+    let mut sql = MySqlConnection::connect(database.url())
+        .await
+        .expect("connect");
+    sql.execute(ORIGINAL_TABLE)
+        .await
+        .expect("the original's table");
+    let kept = insert_id(&mut sql, "INSERT INTO task (title) VALUES ('kept')").await;
+    sql.ensure_migrations_table("_sqlx_migrations")
+        .await
+        .expect("an empty history");
+
+    let (address, stop, server) = start(database.url(), &args()).await;
+    let client = reqwest::Client::new();
+    let task = json_body(
+        get(&client, &address, &format!("/v1/tasks/{kept}")).await,
+        200,
+    )
+    .await;
+    assert_eq!(task["title"], "kept");
+    let _ = stop.send(());
+    server.await.expect("server task").expect("stops cleanly");
+    let applied: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE version = 1 AND success")
+            .fetch_one(&mut sql)
+            .await
+            .expect("history");
+    assert_eq!(applied, 1, "the adopted table is recorded as migration 1");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_table_of_another_shape_is_left_alone() {
     let database = TestDatabase::create(Backend::MySql).await;
@@ -373,10 +410,12 @@ async fn sqlite_rows_written_by_other_tools_are_served_and_warned() {
         200,
     )
     .await;
-    assert!(
-        after["update_dt"].as_str() > before["update_dt"].as_str(),
-        "{before} -> {after}"
-    );
+    // Compared as instants: as text, "…:50Z" sorts after "…:50.5Z".
+    let version = |task: &Value| {
+        chrono::DateTime::parse_from_rfc3339(task["update_dt"].as_str().expect("update_dt"))
+            .expect("an RFC 3339 time")
+    };
+    assert!(version(&after) > version(&before), "{before} -> {after}");
     wait_for_warning(&client, &address, empty).await;
     let rows: i64 = sqlx::query("SELECT COUNT(*) AS n FROM notification")
         .fetch_one(&mut sql)
