@@ -183,6 +183,11 @@ async fn the_original_database_is_adopted_served_and_warned() {
     let warned = wait_for_warning(&client, &address, in_window).await;
     assert_eq!(warned.len(), 1, "{warned:?}");
     assert_eq!(warned[0]["kind"], "expiring");
+    // One long past gets its `expired` warning, caught up, so late.
+    let caught_up = wait_for_warning(&client, &address, long_past).await;
+    assert_eq!(caught_up.len(), 1, "{caught_up:?}");
+    assert_eq!(caught_up[0]["kind"], "expired");
+    assert_eq!(caught_up[0]["late"], true);
 
     // Other tools keep writing with plain SQL while the service runs: the
     // database fills in the times, and a changed expiry is warned.
