@@ -87,16 +87,28 @@ async fn insert_id(conn: &mut MySqlConnection, sql: &str) -> i64 {
     done.last_insert_id() as i64
 }
 
-/// The `task` table's columns, each with its type, nullability, default
-/// and extras.
-async fn task_columns(conn: &mut MySqlConnection) -> Vec<String> {
-    let query = "SELECT CONCAT(column_name, ' ', column_type, ' ', is_nullable, ' ', \
-                 COALESCE(column_default, '-'), ' ', extra) FROM information_schema.columns \
-                 WHERE table_schema = DATABASE() AND table_name = 'task' ORDER BY column_name";
-    sqlx::query_scalar(query)
-        .fetch_all(conn)
-        .await
-        .expect("columns")
+/// What a second start must not change: every table's columns (type,
+/// nullability, default, extras), every index, and the migration history.
+async fn schema(conn: &mut MySqlConnection) -> Vec<String> {
+    let queries = [
+        "SELECT CONCAT(table_name, '.', column_name, ' ', column_type, ' ', is_nullable, ' ', \
+         COALESCE(column_default, '-'), ' ', extra) FROM information_schema.columns \
+         WHERE table_schema = DATABASE() ORDER BY table_name, column_name",
+        "SELECT CONCAT(table_name, ' ', index_name, ' ', seq_in_index, ' ', column_name) \
+         FROM information_schema.statistics WHERE table_schema = DATABASE() \
+         ORDER BY table_name, index_name, seq_in_index",
+        "SELECT CONCAT(version, ' ', success, ' ', HEX(checksum)) FROM _sqlx_migrations \
+         ORDER BY version",
+    ];
+    let mut found = Vec::new();
+    for query in queries {
+        let rows: Vec<String> = sqlx::query_scalar(query)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_else(|err| panic!("{query}: {err}"));
+        found.extend(rows);
+    }
+    found
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,9 +224,15 @@ async fn the_original_database_is_adopted_served_and_warned() {
 
     // A second start is a no-op: same rows, same ids, same schema, and
     // nothing warned twice.
-    let schema_before = task_columns(&mut sql).await;
+    let schema_before = schema(&mut sql).await;
     let (address, stop, server) = start(database.url(), &args()).await;
-    let schema_after = task_columns(&mut sql).await;
+    let schema_after = schema(&mut sql).await;
+    assert!(
+        schema_before
+            .iter()
+            .any(|line| line.starts_with("task.title varchar(255) YES")),
+        "the title was widened and stays nullable: {schema_before:?}"
+    );
     assert_eq!(schema_before, schema_after);
     let listed: BTreeSet<i64> = list_all(&client, &address)
         .await
