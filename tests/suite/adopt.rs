@@ -269,12 +269,12 @@ async fn the_original_database_is_adopted_served_and_warned() {
     server.await.expect("server task").expect("stops cleanly");
 }
 
-/// An earlier start that failed before recording anything (an older
-/// taskman tried `CREATE TABLE task` and the user removed its failed row, as
-/// the message says, or adoption was cut off right after creating the
-/// history table) leaves an empty history: the next start still adopts.
+/// A taskman without adoption, pointed at the original's database, left a
+/// failed migration 1: the message says to delete it, and once that is done
+/// the empty history (as an adoption cut off right after creating it also
+/// leaves) does not stop the next start from adopting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_empty_migration_history_does_not_block_adoption() {
+async fn a_failed_first_migration_once_removed_does_not_block_adoption() {
     let database = TestDatabase::create(Backend::MySql).await;
     let mut sql = MySqlConnection::connect(database.url())
         .await
@@ -285,7 +285,34 @@ async fn an_empty_migration_history_does_not_block_adoption() {
     let kept = insert_id(&mut sql, "INSERT INTO task (title) VALUES ('kept')").await;
     sql.ensure_migrations_table("_sqlx_migrations")
         .await
-        .expect("an empty history");
+        .expect("a history");
+    // What a taskman without adoption left: its CREATE TABLE task failed.
+    sql.execute(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (1, 'task', FALSE, X'00', -1)",
+    )
+    .await
+    .expect("a failed migration 1");
+    let config = Config::from_args([
+        "taskman",
+        "--database-url",
+        database.url(),
+        "--bind-addr",
+        "127.0.0.1:0",
+    ])
+    .expect("config");
+    let err = match App::build(config).await {
+        Ok(_) => panic!("started over a failed migration 1"),
+        Err(err) => format!("{err:#}"),
+    };
+    assert!(
+        err.contains("DELETE FROM _sqlx_migrations WHERE version = 1"),
+        "{err}"
+    );
+    // The user does as the message says.
+    sql.execute("DELETE FROM _sqlx_migrations WHERE version = 1")
+        .await
+        .expect("the failed row removed");
 
     let (address, stop, server) = start(database.url(), &args()).await;
     let client = reqwest::Client::new();
