@@ -195,6 +195,7 @@ async fn the_original_database_is_adopted_served_and_warned() {
     let warned = wait_for_warning(&client, &address, in_window).await;
     assert_eq!(warned.len(), 1, "{warned:?}");
     assert_eq!(warned[0]["kind"], "expiring");
+    assert_eq!(warned[0]["late"], true, "caught up at start-up");
     // One long past gets its `expired` warning, caught up, so late.
     let caught_up = wait_for_warning(&client, &address, long_past).await;
     assert_eq!(caught_up.len(), 1, "{caught_up:?}");
