@@ -1,5 +1,5 @@
 //! Adopting the database of the service taskman replaces: a MySQL `task`
-//! table made by the original (no migration history), upgraded in place
+//! table made by the original (no record of taskman's first migration), upgraded in place
 //! without losing a row or changing an id.
 //!
 //! The original's table: `id BIGINT AUTO_INCREMENT PRIMARY KEY,
@@ -43,12 +43,12 @@ const UPGRADE: [&str; 2] = [
 ];
 
 /// Upgrades the original's `task` table if this database has one and no
-/// migration history; returns whether it did.
+/// record of migration 1; returns whether it did.
 pub async fn adopt_legacy_table(
     conn: &mut MySqlConnection,
     migrator: &Migrator,
 ) -> anyhow::Result<bool> {
-    if table_exists(conn, MIGRATIONS_TABLE).await? || !table_exists(conn, "task").await? {
+    if !table_exists(conn, "task").await? || first_migration_recorded(conn).await? {
         return Ok(false);
     }
     let columns: Vec<String> = sqlx::query_scalar(
@@ -117,6 +117,23 @@ async fn record_first_migration(
         .await
         .context("cannot record the adopted table as migration 1")?;
     Ok(())
+}
+
+/// An empty history (a start that failed before recording anything, or
+/// the failed row of migration 1 removed as the error message says) must
+/// not stop adoption: the migrator would run `CREATE TABLE task` on the
+/// original's table again, and fail again.
+async fn first_migration_recorded(conn: &mut MySqlConnection) -> anyhow::Result<bool> {
+    if !table_exists(conn, MIGRATIONS_TABLE).await? {
+        return Ok(false);
+    }
+    let found: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM {MIGRATIONS_TABLE} WHERE version = 1"
+    )))
+    .fetch_one(&mut *conn)
+    .await
+    .context("cannot read the migration history")?;
+    Ok(found > 0)
 }
 
 async fn table_exists(conn: &mut MySqlConnection, table: &str) -> anyhow::Result<bool> {

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use sqlx::migrate::Migrate;
 use sqlx::{Connection, Executor, MySqlConnection, Row, SqliteConnection};
 use taskman::{App, Config};
 
@@ -86,16 +87,28 @@ async fn insert_id(conn: &mut MySqlConnection, sql: &str) -> i64 {
     done.last_insert_id() as i64
 }
 
-/// The `task` table's columns, each with its type, nullability, default
-/// and extras.
-async fn task_columns(conn: &mut MySqlConnection) -> Vec<String> {
-    let query = "SELECT CONCAT(column_name, ' ', column_type, ' ', is_nullable, ' ', \
-                 COALESCE(column_default, '-'), ' ', extra) FROM information_schema.columns \
-                 WHERE table_schema = DATABASE() AND table_name = 'task' ORDER BY column_name";
-    sqlx::query_scalar(query)
-        .fetch_all(conn)
-        .await
-        .expect("columns")
+/// What a second start must not change: every table's columns (type,
+/// nullability, default, extras), every index, and the migration history.
+async fn schema(conn: &mut MySqlConnection) -> Vec<String> {
+    let queries = [
+        "SELECT CONCAT(table_name, '.', column_name, ' ', column_type, ' ', is_nullable, ' ', \
+         COALESCE(column_default, '-'), ' ', extra) FROM information_schema.columns \
+         WHERE table_schema = DATABASE() ORDER BY table_name, column_name",
+        "SELECT CONCAT(table_name, ' ', index_name, ' ', seq_in_index, ' ', column_name) \
+         FROM information_schema.statistics WHERE table_schema = DATABASE() \
+         ORDER BY table_name, index_name, seq_in_index",
+        "SELECT CONCAT(version, ' ', success, ' ', HEX(checksum)) FROM _sqlx_migrations \
+         ORDER BY version",
+    ];
+    let mut found = Vec::new();
+    for query in queries {
+        let rows: Vec<String> = sqlx::query_scalar(query)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_else(|err| panic!("{query}: {err}"));
+        found.extend(rows);
+    }
+    found
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,6 +195,12 @@ async fn the_original_database_is_adopted_served_and_warned() {
     let warned = wait_for_warning(&client, &address, in_window).await;
     assert_eq!(warned.len(), 1, "{warned:?}");
     assert_eq!(warned[0]["kind"], "expiring");
+    assert_eq!(warned[0]["late"], true, "caught up at start-up");
+    // One long past gets its `expired` warning, caught up, so late.
+    let caught_up = wait_for_warning(&client, &address, long_past).await;
+    assert_eq!(caught_up.len(), 1, "{caught_up:?}");
+    assert_eq!(caught_up[0]["kind"], "expired");
+    assert_eq!(caught_up[0]["late"], true);
 
     // Other tools keep writing with plain SQL while the service runs: the
     // database fills in the times, and a changed expiry is warned.
@@ -206,9 +225,15 @@ async fn the_original_database_is_adopted_served_and_warned() {
 
     // A second start is a no-op: same rows, same ids, same schema, and
     // nothing warned twice.
-    let schema_before = task_columns(&mut sql).await;
+    let schema_before = schema(&mut sql).await;
     let (address, stop, server) = start(database.url(), &args()).await;
-    let schema_after = task_columns(&mut sql).await;
+    let schema_after = schema(&mut sql).await;
+    assert!(
+        schema_before
+            .iter()
+            .any(|line| line.starts_with("task.title varchar(255) YES")),
+        "the title was widened and stays nullable: {schema_before:?}"
+    );
     assert_eq!(schema_before, schema_after);
     let listed: BTreeSet<i64> = list_all(&client, &address)
         .await
@@ -243,6 +268,69 @@ async fn the_original_database_is_adopted_served_and_warned() {
     assert_eq!(stored, 2, "one warning each in the database");
     let _ = stop.send(());
     server.await.expect("server task").expect("stops cleanly");
+}
+
+/// A taskman without adoption, pointed at the original's database, left a
+/// failed migration 1: the message says to delete it, and once that is done
+/// the empty history (as an adoption cut off right after creating it also
+/// leaves) does not stop the next start from adopting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_first_migration_once_removed_does_not_block_adoption() {
+    let database = TestDatabase::create(Backend::MySql).await;
+    let mut sql = MySqlConnection::connect(database.url())
+        .await
+        .expect("connect");
+    sql.execute(ORIGINAL_TABLE)
+        .await
+        .expect("the original's table");
+    let kept = insert_id(&mut sql, "INSERT INTO task (title) VALUES ('kept')").await;
+    sql.ensure_migrations_table("_sqlx_migrations")
+        .await
+        .expect("a history");
+    // What a taskman without adoption left: its CREATE TABLE task failed.
+    sql.execute(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (1, 'task', FALSE, X'00', -1)",
+    )
+    .await
+    .expect("a failed migration 1");
+    let config = Config::from_args([
+        "taskman",
+        "--database-url",
+        database.url(),
+        "--bind-addr",
+        "127.0.0.1:0",
+    ])
+    .expect("config");
+    let err = match App::build(config).await {
+        Ok(_) => panic!("started over a failed migration 1"),
+        Err(err) => format!("{err:#}"),
+    };
+    assert!(
+        err.contains("DELETE FROM _sqlx_migrations WHERE version = 1"),
+        "{err}"
+    );
+    // The user does as the message says.
+    sql.execute("DELETE FROM _sqlx_migrations WHERE version = 1")
+        .await
+        .expect("the failed row removed");
+
+    let (address, stop, server) = start(database.url(), &args()).await;
+    let client = reqwest::Client::new();
+    let task = json_body(
+        get(&client, &address, &format!("/v1/tasks/{kept}")).await,
+        200,
+    )
+    .await;
+    assert_eq!(task["title"], "kept");
+    let _ = stop.send(());
+    server.await.expect("server task").expect("stops cleanly");
+    let applied: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE version = 1 AND success")
+            .fetch_one(&mut sql)
+            .await
+            .expect("history");
+    assert_eq!(applied, 1, "the adopted table is recorded as migration 1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -373,10 +461,12 @@ async fn sqlite_rows_written_by_other_tools_are_served_and_warned() {
         200,
     )
     .await;
-    assert!(
-        after["update_dt"].as_str() > before["update_dt"].as_str(),
-        "{before} -> {after}"
-    );
+    // Compared as instants: as text, "…:50Z" sorts after "…:50.5Z".
+    let version = |task: &Value| {
+        chrono::DateTime::parse_from_rfc3339(task["update_dt"].as_str().expect("update_dt"))
+            .expect("an RFC 3339 time")
+    };
+    assert!(version(&after) > version(&before), "{before} -> {after}");
     wait_for_warning(&client, &address, empty).await;
     let rows: i64 = sqlx::query("SELECT COUNT(*) AS n FROM notification")
         .fetch_one(&mut sql)
