@@ -3,6 +3,7 @@
 //! time encoding, statements that are not portable, error codes).
 
 mod adopt;
+mod connections;
 mod dialect;
 mod error;
 mod expiries;

@@ -3,6 +3,7 @@
 //! `DATETIME(6)` in UTC, and every session's time zone is UTC.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -12,6 +13,7 @@ use sqlx::mysql::{
 use sqlx::{Connection, Executor, MySql};
 
 use super::StoreOptions;
+use super::connections::Connections;
 use super::dialect::Dialect;
 use super::error::ErrorClass;
 use super::sql_store::{SqlStore, Writer};
@@ -111,9 +113,10 @@ pub async fn open(
         .connect_with(connect)
         .await
         .context("cannot connect to MySQL")?;
+    let connections = Arc::new(Connections::new(pool));
     Ok(SqlStore::new(
-        pool.clone(),
-        Writer::Pooled(pool),
+        connections.clone(),
+        Writer::Pooled(connections),
         options.timeout,
     ))
 }

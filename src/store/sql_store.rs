@@ -15,10 +15,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use sqlx::pool::PoolConnection;
-use sqlx::{Connection, Database, Pool};
+use sqlx::{Connection, Database};
 use tokio::time::Instant;
 
+use super::connections::{Connections, Lease, NoConnection};
 use super::dialect::Dialect;
 use super::error::{ErrorClass, StoreError, StoreResult, Unavailable, settle};
 use super::op::{Failure, Op, backoff};
@@ -32,7 +32,7 @@ const MAX_ATTEMPTS: u32 = 6;
 pub(super) enum Writer<D: Dialect> {
     /// Each write takes a pooled connection and its own transaction (MySQL:
     /// row locks let writers to different tasks proceed side by side).
-    Pooled(Pool<D::Db>),
+    Pooled(Arc<Connections<D::Db>>),
     /// Writes queue for the one writer connection, which commits them in
     /// groups (SQLite: one writer at a time anyway; no busy waiting).
     Queued(WriteQueue<D>),
@@ -59,7 +59,7 @@ pub struct StoreStats {
 }
 
 pub struct SqlStore<D: Dialect> {
-    pub(super) reader: Pool<D::Db>,
+    pub(super) reader: Arc<Connections<D::Db>>,
     pub(super) writer: Writer<D>,
     timeout: Duration,
     /// Set when a write failed because the database cannot write; cleared
@@ -70,7 +70,11 @@ pub struct SqlStore<D: Dialect> {
 }
 
 impl<D: Dialect> SqlStore<D> {
-    pub(super) fn new(reader: Pool<D::Db>, writer: Writer<D>, timeout: Duration) -> Self {
+    pub(super) fn new(
+        reader: Arc<Connections<D::Db>>,
+        writer: Writer<D>,
+        timeout: Duration,
+    ) -> Self {
         let retries = match &writer {
             Writer::Queued(queue) => queue.retries(),
             Writer::Pooled(_) => Arc::default(),
@@ -118,9 +122,9 @@ impl<D: Dialect> SqlStore<D> {
         loop {
             attempt += 1;
             let mut conn = self.acquire(&self.reader, deadline).await?;
-            let failure = match tokio::time::timeout_at(deadline, op(&mut *conn)).await {
+            let failure = match tokio::time::timeout_at(deadline, op(&mut conn)).await {
                 Err(_) => {
-                    conn.close_on_drop();
+                    conn.close();
                     return Err(self.timed_out());
                 }
                 Ok(Ok(value)) => return Ok(value),
@@ -129,7 +133,7 @@ impl<D: Dialect> SqlStore<D> {
             };
             let class = ErrorClass::of(&failure, D::CODES);
             if class == ErrorClass::ConnectionLost {
-                conn.close_on_drop();
+                conn.close();
             }
             drop(conn);
             if !self.retry(class, attempt, deadline).await {
@@ -143,7 +147,7 @@ impl<D: Dialect> SqlStore<D> {
     pub(super) async fn write<T: Send + 'static>(&self, op: Op<D::Db, T>) -> StoreResult<T> {
         let deadline = self.deadline();
         let outcome = match &self.writer {
-            Writer::Pooled(pool) => self.write_pooled(pool, op, deadline).await,
+            Writer::Pooled(connections) => self.write_pooled(connections, op, deadline).await,
             Writer::Queued(queue) => queue.submit(op, deadline).await,
         };
         match &outcome {
@@ -159,24 +163,24 @@ impl<D: Dialect> SqlStore<D> {
 
     async fn write_pooled<T: Send + 'static>(
         &self,
-        pool: &Pool<D::Db>,
+        connections: &Connections<D::Db>,
         op: Op<D::Db, T>,
         deadline: Instant,
     ) -> StoreResult<T> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut conn = self.acquire(pool, deadline).await?;
+            let mut conn = self.acquire(connections, deadline).await?;
             let outcome = tokio::time::timeout_at(deadline, in_transaction::<D, T>(&mut conn, &op));
             let (result, reusable) = match outcome.await {
                 Err(_) => {
-                    conn.close_on_drop();
+                    conn.close();
                     return Err(StoreError::unavailable(Unavailable::TimedOut, None));
                 }
                 Ok(done) => done,
             };
             if !reusable {
-                conn.close_on_drop();
+                conn.close();
             }
             drop(conn);
             match result {
@@ -194,15 +198,15 @@ impl<D: Dialect> SqlStore<D> {
         }
     }
 
-    async fn acquire(
+    async fn acquire<'c>(
         &self,
-        pool: &Pool<D::Db>,
+        connections: &'c Connections<D::Db>,
         deadline: Instant,
-    ) -> StoreResult<PoolConnection<D::Db>> {
-        match tokio::time::timeout_at(deadline, pool.acquire()).await {
-            Err(_) | Ok(Err(sqlx::Error::PoolTimedOut)) => Err(self.timed_out()),
-            Ok(Err(err)) => Err(settle(err, D::CODES)),
-            Ok(Ok(conn)) => Ok(conn),
+    ) -> StoreResult<Lease<'c, D::Db>> {
+        match connections.lease(deadline).await {
+            Ok(conn) => Ok(conn),
+            Err(NoConnection::TimedOut) => Err(self.timed_out()),
+            Err(NoConnection::Failed(err)) => Err(settle(err, D::CODES)),
         }
     }
 
@@ -245,9 +249,10 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     pub(super) fn stats(&self) -> StoreStats {
+        let (size, idle) = self.reader.counts();
         StoreStats {
-            pool_size: self.reader.size(),
-            pool_idle: u32::try_from(self.reader.num_idle()).unwrap_or(u32::MAX),
+            pool_size: size,
+            pool_idle: u32::try_from(idle).unwrap_or(u32::MAX),
             retries: self.retries.load(Ordering::Relaxed),
             timeouts: self.timeouts.load(Ordering::Relaxed),
         }

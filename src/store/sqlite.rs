@@ -13,6 +13,7 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Sqlite};
 
 use super::StoreOptions;
+use super::connections::Connections;
 use super::dialect::Dialect;
 use super::error::ErrorClass;
 use super::sql_store::{SqlStore, Writer};
@@ -114,7 +115,7 @@ pub async fn open(
         Box::pin(async move { connect.connect().await })
     });
     Ok(SqlStore::new(
-        readers,
+        Arc::new(Connections::new(readers)),
         Writer::Queued(WriteQueue::start(writer, reconnect)),
         options.timeout,
     ))
