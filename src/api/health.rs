@@ -4,8 +4,8 @@ use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
+use super::api_error::ApiError;
 use super::operations::GetHealth;
-use super::problem::ApiError;
 use super::{ApiState, ApiTags};
 use crate::store::DatabaseHealth;
 

@@ -2,6 +2,7 @@
 //! Handlers talk to the services only; what works around a gap in poem or
 //! poem-openapi lives in `support/`.
 
+mod api_error;
 mod auth;
 mod etag;
 mod examples;

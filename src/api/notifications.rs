@@ -11,11 +11,12 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::api_error::ApiError;
 use super::auth::ApiAuth;
 use super::notification_types::{NotificationBody, NotificationPage, render};
 use super::operations::{ListNotifications, ListTaskNotifications, StreamNotifications};
 use super::paging::{self, Listing};
-use super::problem::{ApiError, Problem};
+use super::problem::Problem;
 use super::support::event_stream::EventStreamBody;
 use super::support::headers::{LastEventId, RawHeader};
 use super::{ApiState, ApiTags};

@@ -5,6 +5,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiRequest, ApiResponse, OpenApi};
 
+use super::api_error::ApiError;
 use super::auth::ApiAuth;
 use super::etag::TagList;
 use super::etag::{etag, none_match, precondition};
@@ -12,7 +13,7 @@ use super::operations::{
     CreateTask, DeleteTask, DeleteTasks, GetTask, ListTasks, PatchTask, ReplaceTask, ReplaceTasks,
 };
 use super::paging::{self, Listing};
-use super::problem::{ApiError, FieldError, Problem, ProblemKind};
+use super::problem::{FieldError, Problem, ProblemKind};
 use super::support::headers::RawHeader;
 use super::support::json_body::{JsonBody, MergePatchBody};
 use super::task_types::{
