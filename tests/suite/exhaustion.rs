@@ -239,7 +239,7 @@ async fn requests_beyond_the_limits_get_a_fast_503() {
         let detail = problem["detail"].as_str()?;
         detail
             .contains("requests in flight")
-            .then(|| (retry_after, problem))
+            .then_some((retry_after, problem))
     })
     .await;
     assert_eq!(shed.0, "1");
