@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -101,11 +101,21 @@ pub struct DeliveryLabels {
     pub outcome: DeliveryResult,
 }
 
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+/// Labelled in lower case, as the README and Prometheus custom have it
+/// (the derived encoding would print the variant name).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum DeliveryResult {
     Delivered,
     Retry,
     Failed,
+}
+
+impl EncodeLabelValue for DeliveryResult {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
+        let name: &'static str = self.into();
+        EncodeLabelValue::encode(&name, encoder)
+    }
 }
 
 /// Request latencies in seconds: 0.5 ms to about 8 s.
