@@ -335,7 +335,7 @@ async fn expirer(
     while !stop.load(Ordering::Relaxed) {
         tick.tick().await;
         n += 1;
-        let offset = if n % 5 == 0 { -1 } else { 4 };
+        let offset = if n.is_multiple_of(5) { -1 } else { 4 };
         let expiry = (Utc::now() + chrono::Duration::seconds(offset))
             .to_rfc3339_opts(SecondsFormat::Micros, true);
         let body = json!({"title": format!("soak expiry {n}"), "expiry_dt": expiry});
