@@ -1,5 +1,5 @@
 # taskman — the commands the README shows.
-.PHONY: run test lint openapi bench
+.PHONY: run test lint openapi bench soak
 
 ## Build and serve on the embedded SQLite default (data/taskman.db).
 run:
@@ -23,3 +23,7 @@ bench:
 	cargo bench --bench expiry_cache
 	cargo build --release --bin taskman
 	scripts/bench-memory.sh
+
+## Ten minutes of mixed load, then a 10x overload burst, against MariaDB (not part of `make test`).
+soak:
+	scripts/soak.sh

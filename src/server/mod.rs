@@ -28,7 +28,7 @@ use poem::endpoint::BoxEndpoint;
 use poem::http::uri::Scheme;
 use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Addr, Endpoint, EndpointExt, Response};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -174,13 +174,34 @@ async fn refuse(mut stream: TcpStream) {
          retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
         text.len()
     );
+    // Answer only once the request head is in: a response that arrives
+    // before the request is an error to HTTP clients (hyper's client calls it
+    // an unexpected message), not a 503 they can retry on.
+    let mut received = Vec::new();
+    let _ = tokio::time::timeout(REFUSE_HEAD_WAIT, async {
+        let mut buffer = [0u8; 2048];
+        while received.len() < 16 * 1024 && !received.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => received.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
         let _ = stream.write_all(head.as_bytes()).await;
         let _ = stream.write_all(text.as_bytes()).await;
         let _ = stream.shutdown().await;
+        // Closing with a request body still unread would reset the
+        // connection and could discard the 503 before the client reads it.
+        let mut buffer = [0u8; 2048];
+        while matches!(stream.read(&mut buffer).await, Ok(n) if n > 0) {}
     })
     .await;
 }
+
+/// How long a refused connection may take to send its request head.
+const REFUSE_HEAD_WAIT: Duration = Duration::from_secs(2);
 
 /// Counts an open connection while it lives.
 struct OpenConnection {

@@ -200,6 +200,38 @@ async fn connections_beyond_the_cap_get_503() {
     .await;
 }
 
+/// Over the connection cap the 503 waits for the request head: sent before
+/// it, HTTP clients take it as a broken connection, not a 503 to retry on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_connection_is_answered_after_its_request() {
+    let app = spawn_app_with(Backend::Sqlite, &["--max-connections", "1"]).await;
+    let target = host_port(&app.address);
+    let mut held = TcpStream::connect(&target).await.expect("connect");
+    held.write_all(b"GET /v1/health HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .expect("request");
+    let mut buffer = [0u8; 1024];
+    let n = held.read(&mut buffer).await.expect("answer");
+    assert!(buffer[..n].starts_with(b"HTTP/1.1 200"));
+
+    let mut extra = TcpStream::connect(&target).await.expect("connect");
+    extra
+        .write_all(b"GET /v1/health HTTP/1.1\r\n")
+        .await
+        .expect("half a head");
+    let early = tokio::time::timeout(Duration::from_millis(300), extra.read(&mut buffer)).await;
+    assert!(early.is_err(), "answered before the request: {early:?}");
+    extra.write_all(b"Host: t\r\n\r\n").await.expect("rest");
+    let said = read_until_closed(&mut extra).await;
+    assert!(said.starts_with("HTTP/1.1 503"), "{said}");
+
+    let response = reqwest::get(app.url("/v1/health"))
+        .await
+        .expect("an answer, not an error");
+    assert_eq!(response.status(), 503);
+    assert_eq!(header(&response, "retry-after"), "1");
+}
+
 /// Beyond `--max-in-flight`, a request is answered 503 `overloaded` with
 /// `Retry-After` at once instead of queueing; a request past
 /// `--request-timeout` (here: a client dribbling its body) gets a problem,
