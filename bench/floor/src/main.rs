@@ -35,24 +35,45 @@ async fn get_task(Path(id): Path<i64>, db: Data<&Db>) -> poem::Result<Json<Value
         Db::Sqlite(p) => sqlx::query_as(SELECT).bind(id).fetch_optional(p).await,
     }
     .map_err(|e| poem::Error::new(e, StatusCode::SERVICE_UNAVAILABLE))?;
-    let (id, title, description) = row.ok_or_else(|| poem::Error::from_status(StatusCode::NOT_FOUND))?;
-    Ok(Json(json!({ "id": id, "title": title, "description": description })))
+    let (id, title, description) =
+        row.ok_or_else(|| poem::Error::from_status(StatusCode::NOT_FOUND))?;
+    Ok(Json(
+        json!({ "id": id, "title": title, "description": description }),
+    ))
 }
 
 #[handler]
-async fn create_task(Json(body): Json<Value>, db: Data<&Db>) -> poem::Result<(StatusCode, Json<Value>)> {
+async fn create_task(
+    Json(body): Json<Value>,
+    db: Data<&Db>,
+) -> poem::Result<(StatusCode, Json<Value>)> {
     let title = body["title"].as_str().unwrap_or("floor").to_owned();
     let now = chrono::Utc::now().naive_utc();
     let id = match *db {
-        Db::MySql(p) => sqlx::query(INSERT).bind(&title).bind(now).bind(now).execute(p).await.map(|r| r.last_insert_id() as i64),
+        Db::MySql(p) => sqlx::query(INSERT)
+            .bind(&title)
+            .bind(now)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.last_insert_id() as i64),
         // taskman's SQLite schema stores times as integer microseconds.
         Db::Sqlite(p) => {
             let us = now.and_utc().timestamp_micros();
-            sqlx::query(INSERT).bind(&title).bind(us).bind(us).execute(p).await.map(|r| r.last_insert_rowid())
+            sqlx::query(INSERT)
+                .bind(&title)
+                .bind(us)
+                .bind(us)
+                .execute(p)
+                .await
+                .map(|r| r.last_insert_rowid())
         }
     }
     .map_err(|e| poem::Error::new(e, StatusCode::SERVICE_UNAVAILABLE))?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": id, "title": title }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "title": title })),
+    ))
 }
 
 #[tokio::main]
