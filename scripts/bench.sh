@@ -235,7 +235,12 @@ for TASKS in $SIZES; do
             mysql_cli -e "DROP DATABASE IF EXISTS $MY_DB; CREATE DATABASE $MY_DB"
             base="mysql://$MY_USER${MY_PASS:+:$MY_PASS}@$MY_HOST:$MY_PORT/$MY_DB"
             sock=
-            [[ -S $MYSQL_SOCKET ]] && sock="mysql://$MY_USER${MY_PASS:+:$MY_PASS}@localhost/$MY_DB?socket=$MYSQL_SOCKET"
+            # The socket row only when the socket leads to the same server.
+            if [[ -S $MYSQL_SOCKET ]] && [[ $(mysql_cli -N -e 'SELECT @@port' --socket="$MYSQL_SOCKET" -h localhost 2>/dev/null) == "$MY_PORT" ]]; then
+                sock="mysql://$MY_USER${MY_PASS:+:$MY_PASS}@localhost/$MY_DB?socket=$MYSQL_SOCKET"
+            else
+                NOTES+=("- no Unix-socket row: $MYSQL_SOCKET is not the server at port $MY_PORT (set MYSQL_SOCKET)")
+            fi
             bench_backend mysql "$base" "$sock"
             mysql_cli -e "DROP DATABASE IF EXISTS $MY_DB"
         fi
