@@ -212,7 +212,7 @@ bench_backend() {
     if [[ -n $sock_url ]]; then
         start "$BIN" "$sock_url"
         load get 16
-        row "$name socket | $TASKS | get | 16 | $RPS | $P50 | $P99 | $ERRS | $CPU | $RSS | ${CEIL_GET16:-—} | $(ratio "$RPS" "${CEIL_GET16:-}") | | |"
+        row "$name socket | $TASKS | get | 16 | $RPS | $P50 | $P99 | $ERRS | $CPU | $RSS | ${CEIL_GET16:-—} | $(ratio "$RPS" "${CEIL_GET16:-}") | |"
         stop
     fi
 }
