@@ -18,8 +18,10 @@ lint:
 openapi:
 	scripts/openapi.sh
 
-## Benchmarks (criterion) and the server's memory with 1,000,000 pending tasks.
+## HTTP load against the database's own rate and the stack floor (BENCHMARKS.md),
+## the expiry cache (criterion) and the server's memory with 1,000,000 pending tasks.
 bench:
+	scripts/bench.sh
 	cargo bench --bench expiry_cache
 	cargo build --release --bin taskman
 	scripts/bench-memory.sh
