@@ -62,6 +62,10 @@ pub async fn serve(
         Arc::new(endpoint.map_to_response().boxed());
     let local = listener.local_addr()?;
     let open = Arc::new(AtomicUsize::new(0));
+    // Refusals wait for the request head, so each holds a descriptor for a
+    // moment; beyond this many at once, a connection over the cap is simply
+    // closed, so a flood cannot spend the descriptors the cap protects.
+    let refusals = Arc::new(tokio::sync::Semaphore::new(MAX_PENDING_REFUSALS));
     let (closing, closed) = watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(stop);
@@ -88,7 +92,12 @@ pub async fn serve(
                     limit: "connections",
                 })
                 .inc();
-            tokio::spawn(refuse(stream));
+            if let Ok(permit) = refusals.clone().try_acquire_owned() {
+                tokio::spawn(async move {
+                    refuse(stream).await;
+                    drop(permit);
+                });
+            }
             continue;
         }
         let guard = OpenConnection::new(open.clone(), metrics.clone());
@@ -199,6 +208,9 @@ async fn refuse(mut stream: TcpStream) {
     })
     .await;
 }
+
+/// Connections over the cap that may be waiting for their 503 at once.
+const MAX_PENDING_REFUSALS: usize = 256;
 
 /// How long a refused connection may take to send its request head.
 const REFUSE_HEAD_WAIT: Duration = Duration::from_secs(2);
