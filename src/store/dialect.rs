@@ -36,6 +36,13 @@ pub trait Dialect: Send + Sync + 'static {
     /// Inserts an idempotency key unless it is taken.
     const INSERT_IDEMPOTENCY_KEY: &'static str;
 
+    /// Whether the store must choose, per expiry window, between walking
+    /// the expiry index (then sorting by id) and walking the primary key
+    /// for a filtered page. MariaDB estimates a range's size from the index
+    /// and chooses well; SQLite, built without STAT4, cannot and always
+    /// takes the index, sorting every task of a wide window for each page.
+    const PLANS_WINDOWS: bool;
+
     /// The backend's error codes, classified.
     const CODES: CodeTable;
 

@@ -34,6 +34,7 @@ impl Dialect for MySqlDialect {
          WHERE id = ? AND expiry_dt = ?";
     const INSERT_IDEMPOTENCY_KEY: &'static str = "INSERT IGNORE INTO idempotency_key \
          (idem_key, fingerprint, created_at, expires_at) VALUES (?, ?, ?, ?)";
+    const PLANS_WINDOWS: bool = false;
     const CODES: super::error::CodeTable = classify;
 
     fn rows_affected(result: &MySqlQueryResult) -> u64 {

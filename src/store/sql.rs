@@ -13,6 +13,20 @@ pub const LIST_TASKS: &str = "SELECT id, title, description, expiry_dt, create_d
 pub const LIST_TASKS_EXPIRING: &str = "SELECT id, title, description, expiry_dt, create_dt, update_dt \
      FROM task WHERE id > ? AND expiry_dt >= ? AND expiry_dt < ? \
      ORDER BY id LIMIT ? OFFSET ?";
+/// The same, walking the primary key: the unary `+` keeps the expiry
+/// index out of the plan (SQLite's way to say so; see
+/// [`super::dialect::Dialect::PLANS_WINDOWS`]).
+pub const LIST_TASKS_EXPIRING_BY_ID: &str = "SELECT id, title, description, expiry_dt, create_dt, update_dt \
+     FROM task WHERE id > ? AND +expiry_dt >= ? AND +expiry_dt < ? \
+     ORDER BY id LIMIT ? OFFSET ?";
+/// How many tasks past a keyset position expire in `[after, before)`,
+/// counted no further than a bound: a walk of the expiry index (which
+/// holds the ids) that stops there.
+pub const COUNT_EXPIRING_UP_TO: &str = "SELECT COUNT(*) FROM \
+     (SELECT 1 FROM task WHERE expiry_dt >= ? AND expiry_dt < ? AND id > ? LIMIT ?) AS w";
+/// The highest id: one step down the primary key, an upper estimate of
+/// the table's size.
+pub const MAX_TASK_ID: &str = "SELECT COALESCE(MAX(id), 0) FROM task";
 pub const COUNT_TASKS: &str = "SELECT COUNT(*) FROM task";
 pub const COUNT_TASKS_EXPIRING: &str =
     "SELECT COUNT(*) FROM task WHERE expiry_dt >= ? AND expiry_dt < ?";

@@ -34,6 +34,7 @@ impl Dialect for SqliteDialect {
          WHERE id = ? AND expiry_dt = ?";
     const INSERT_IDEMPOTENCY_KEY: &'static str = "INSERT OR IGNORE INTO idempotency_key \
          (idem_key, fingerprint, created_at, expires_at) VALUES (?, ?, ?, ?)";
+    const PLANS_WINDOWS: bool = true;
     const CODES: super::error::CodeTable = classify;
 
     fn rows_affected(result: &SqliteQueryResult) -> u64 {
@@ -137,5 +138,47 @@ mod tests {
             ErrorClass::Constraint
         );
         assert_eq!(classify_code("1", K::Other), ErrorClass::Fault);
+    }
+
+    /// The two plans a filtered page chooses between are the plans SQLite
+    /// runs: one walks the primary key and sorts nothing, the other walks
+    /// the expiry index; the window count reads the index alone.
+    #[tokio::test]
+    async fn a_filtered_page_has_a_plan_for_each_window_width() {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let schema = concat!(
+            include_str!("../../migrations/sqlite/0001_task.sql"),
+            include_str!("../../migrations/sqlite/0002_notification.sql"),
+            include_str!("../../migrations/sqlite/0003_task_time_defaults.sql"),
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(schema))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let mut plan = async |statement: &str| -> String {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "EXPLAIN QUERY PLAN {statement}"
+            )));
+            for _ in 0..statement.matches('?').count() {
+                query = query.bind(0);
+            }
+            let rows: Vec<(i64, i64, i64, String)> = query.fetch_all(&mut conn).await.unwrap();
+            rows.into_iter()
+                .map(|row| row.3)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let by_id = plan(super::super::sql::LIST_TASKS_EXPIRING_BY_ID).await;
+        assert!(
+            !by_id.contains("task_expiry_dt") && !by_id.contains("B-TREE"),
+            "{by_id}"
+        );
+        let by_expiry = plan(super::super::sql::LIST_TASKS_EXPIRING).await;
+        assert!(by_expiry.contains("INDEX task_expiry_dt"), "{by_expiry}");
+        let count = plan(super::super::sql::COUNT_EXPIRING_UP_TO).await;
+        assert!(count.contains("COVERING INDEX task_expiry_dt"), "{count}");
     }
 }

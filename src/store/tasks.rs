@@ -479,10 +479,13 @@ where
     let window = expiry_window::<D>(filter);
     let query = match window {
         None => sqlx::query_as::<_, TaskRow<D::Time>>(sql::LIST_TASKS).bind(after),
-        Some((from, until)) => sqlx::query_as::<_, TaskRow<D::Time>>(sql::LIST_TASKS_EXPIRING)
-            .bind(after)
-            .bind(from)
-            .bind(until),
+        Some((from, until)) => {
+            let statement = expiring_page_statement::<D>(conn, from, until, after, fetch).await?;
+            sqlx::query_as::<_, TaskRow<D::Time>>(statement)
+                .bind(after)
+                .bind(from)
+                .bind(until)
+        }
     };
     let mut tasks: Vec<Task> = query
         .bind(fetch)
@@ -515,6 +518,59 @@ where
         total,
         next,
     })
+}
+
+/// The statement for a page of the tasks expiring in `[from, until)`,
+/// past task `after`.
+///
+/// Walking the expiry index reads every task of the window and sorts them
+/// by id; walking the primary key reads about `fetch × tasks ÷ window`
+/// rows until the page is full. The first is cheaper for a narrow window,
+/// the second for a wide one (SQLite with a million tasks and a month's
+/// window: 47 ms against 0.3 ms a page). They cost the same where the
+/// window holds about √(fetch × tasks ÷ 5) tasks (an index step and its
+/// share of the sort cost about five rows of a table walk, measured on
+/// SQLite), so the window's tasks still ahead of the page are counted up
+/// to there, and no further.
+async fn expiring_page_statement<D: Dialect>(
+    conn: &mut Conn<D>,
+    from: D::Time,
+    until: D::Time,
+    after: i64,
+    fetch: i64,
+) -> OpResult<&'static str>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'r> (i64,): sqlx::FromRow<'r, <D::Db as Database>::Row>,
+{
+    if !D::PLANS_WINDOWS {
+        return Ok(sql::LIST_TASKS_EXPIRING);
+    }
+    let (max_id,) = sqlx::query_as::<_, (i64,)>(sql::MAX_TASK_ID)
+        .fetch_one(&mut *conn)
+        .await?;
+    let crossover = window_crossover(fetch, max_id);
+    let (in_window,) = sqlx::query_as::<_, (i64,)>(sql::COUNT_EXPIRING_UP_TO)
+        .bind(from)
+        .bind(until)
+        .bind(after)
+        .bind(crossover)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(if in_window < crossover {
+        sql::LIST_TASKS_EXPIRING
+    } else {
+        sql::LIST_TASKS_EXPIRING_BY_ID
+    })
+}
+
+/// How many tasks in a window make walking the primary key the cheaper
+/// plan (see [`expiring_page_statement`]); never below a few pages.
+fn window_crossover(fetch: i64, tasks: i64) -> i64 {
+    let product = (fetch.max(1) as f64) * (tasks.max(0) as f64) / 5.0;
+    (product.sqrt() as i64).max(4 * fetch.max(1))
 }
 
 /// `[expires_after, expires_before)` as stored times, a missing bound being

@@ -10,6 +10,7 @@ crate::on_both_backends!(
     listing_orders_by_id_and_pages,
     a_cursor_walk_sees_each_task_once_while_others_write,
     listing_filters_by_expiry,
+    a_filtered_cursor_walk_sees_each_match_once_in_wide_and_narrow_windows,
     replacing_a_task_sets_every_field,
     patching_leaves_absent_fields_and_clears_nulls,
     bulk_replace_updates_every_task,
@@ -192,6 +193,77 @@ async fn listing_filters_by_expiry(backend: Backend) {
     )
     .await;
     assert_eq!(ids(&window), vec![early["id"].clone(), mid["id"].clone()]);
+}
+
+/// The store reads a wide window along the primary key and a narrow one
+/// along the expiry index (SQLite: chosen per request); both walks must
+/// visit every match once, in id order. 120 tasks, every other in 2030
+/// (60: wide for pages of 5), six of those in March (narrow).
+async fn a_filtered_cursor_walk_sees_each_match_once_in_wide_and_narrow_windows(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (mut in_2030, mut in_march) = (Vec::new(), Vec::new());
+    for n in 0..120u32 {
+        let expiry = if n % 2 == 1 {
+            "2031-06-01T00:00:00Z".to_owned()
+        } else if n % 20 == 0 {
+            format!("2030-03-{:02}T12:00:00Z", 1 + n / 20)
+        } else {
+            format!("2030-{:02}-10T00:00:00Z", 4 + n % 9)
+        };
+        let task = app
+            .create_task(json!({"title": format!("window {n}"), "expiry_dt": expiry}))
+            .await;
+        if n % 2 == 0 {
+            in_2030.push(task["id"].clone());
+        }
+        if n % 20 == 0 {
+            in_march.push(task["id"].clone());
+        }
+    }
+    let walk = |filter: &'static str| {
+        let app = &app;
+        async move {
+            let mut seen = Vec::new();
+            let mut path = format!("/v1/tasks?limit=5&{filter}");
+            loop {
+                let page = json_body(app.get(&path).await, 200).await;
+                seen.extend(
+                    page["tasks"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|t| t["id"].clone()),
+                );
+                let Some(cursor) = page["next_cursor"].as_str() else {
+                    return seen;
+                };
+                path = format!("/v1/tasks?limit=5&{filter}&cursor={cursor}");
+                assert!(seen.len() <= 120, "the walk does not end");
+            }
+        }
+    };
+    assert_eq!(
+        walk("expires_after=2030-01-01T00:00:00Z&expires_before=2031-01-01T00:00:00Z").await,
+        in_2030
+    );
+    assert_eq!(
+        walk("expires_after=2030-03-01T00:00:00Z&expires_before=2030-04-01T00:00:00Z").await,
+        in_march
+    );
+    // Offsets take the same two plans.
+    let offset = json_body(
+        app.get("/v1/tasks?limit=5&offset=50&expires_before=2031-01-01T00:00:00Z")
+            .await,
+        200,
+    )
+    .await;
+    let ids: Vec<Value> = offset["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].clone())
+        .collect();
+    assert_eq!(ids, in_2030[50..55]);
 }
 
 async fn replacing_a_task_sets_every_field(backend: Backend) {
