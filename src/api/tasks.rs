@@ -12,7 +12,7 @@ use super::etag::{etag, none_match, precondition};
 use super::operations::{
     CreateTask, DeleteTask, DeleteTasks, GetTask, ListTasks, PatchTask, ReplaceTask, ReplaceTasks,
 };
-use super::paging::{self, Listing};
+use super::paging::{self, Cursor, Listing};
 use super::problem::{FieldError, Problem, ProblemKind};
 use super::support::headers::RawHeader;
 use super::support::json_body::{JsonBody, MergePatchBody};
@@ -153,8 +153,7 @@ impl TasksApi {
         )]
         offset: Query<u64>,
         /// Where the page starts: the `next_cursor` of the page before.
-        #[oai(validator(pattern = r"^[A-Za-z0-9_-]{1,256}$"))]
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<Cursor>>,
         /// Also count every matching task (`total`); that reads them all.
         #[oai(default)]
         count: Query<bool>,
@@ -175,7 +174,7 @@ impl TasksApi {
             Listing::Tasks,
             limit.0,
             offset.0,
-            cursor.0.as_deref(),
+            cursor.0.as_ref().map(Cursor::as_str),
             count.0,
             &filters,
         )
