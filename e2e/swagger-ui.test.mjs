@@ -46,6 +46,7 @@ describe('Swagger UI at /docs', { timeout: 180_000 }, () => {
   let context;
   let page;
   let spec;
+  let created;
   const foreignRequests = [];
   const pageErrors = [];
 
@@ -258,6 +259,7 @@ describe('Swagger UI at /docs', { timeout: 180_000 }, () => {
       await checkpoint('after-post', block.locator('.request-url').first());
       assert.match(shown.status, /^201\b/, `status shown: ${shown.status}; body: ${shown.body}`);
       assert.ok(shown.body.includes(MARKER), `response body shown lacks the marker: ${shown.body}`);
+      created = JSON.parse(shown.body);
       if (shown.requestUrl) assert.ok(shown.requestUrl.startsWith(`${ORIGIN}/v1/tasks`), shown.requestUrl);
     });
   });
@@ -272,6 +274,53 @@ describe('Swagger UI at /docs', { timeout: 180_000 }, () => {
         shown.body.includes(MARKER),
         `response body shown (request ${shown.requestUrl}) lacks the marker: ${shown.body}`,
       );
+    });
+  });
+
+  test('lists the operation that can delete every task last under Tasks', async () => {
+    await step('delete-all-last', async () => {
+      const ids = await page.$$eval('.opblock-tag-section', (sections) =>
+        sections
+          .filter((s) => s.querySelector('.opblock-tag')?.getAttribute('data-tag') === 'Tasks')
+          .flatMap((s) => [...s.querySelectorAll('.opblock')].map((b) => b.id)),
+      );
+      assert.ok(ids.length > 1, `no Tasks operations found: ${ids}`);
+      assert.equal(ids.at(-1), 'operations-Tasks-delete_tasks', `order shown: ${ids.join(', ')}`);
+    });
+  });
+
+  test('PATCH /v1/tasks/{id}: the prefilled example changes only what it names', async () => {
+    await step('patch-example', async () => {
+      assert.ok(created, 'the POST test made no task');
+      const block = await openTryItOut('patch', '/v1/tasks/{id}');
+      await block.locator('.parameters input[placeholder="id"], tr[data-param-name="id"] input').first().fill(String(created.id));
+      const textarea = block.locator('.opblock-section-request-body textarea, .body-param textarea').first();
+      const example = JSON.parse(await textarea.inputValue());
+      const shown = await execute(block);
+      assert.match(shown.status, /^200\b/, `status shown: ${shown.status}; body: ${shown.body}`);
+      const after = JSON.parse(shown.body);
+      // Times compare as instants (the example has an offset, answers are UTC).
+      const same = (a, b) => a === b || (a !== null && b !== null && Date.parse(a) === Date.parse(b));
+      for (const field of ['title', 'description', 'expiry_dt']) {
+        const expected = field in example ? example[field] : created[field];
+        assert.ok(same(after[field], expected),
+          `${field} after the example ${JSON.stringify(example)}: ${shown.body}`);
+      }
+      assert.equal(after.description, created.description, 'the example cleared the description');
+    });
+  });
+
+  test('DELETE /v1/tasks: Execute with nothing filled in deletes nothing', async () => {
+    await step('delete-empty', async () => {
+      const headers = TOKEN ? { authorization: `Bearer ${TOKEN}` } : {};
+      const count = async () =>
+        (await (await fetch(`${BASE_URL}/v1/tasks?count=true`, { headers })).json()).total;
+      const before = await count();
+      assert.ok(before > 0, 'no task to keep');
+      const block = await openTryItOut('delete', '/v1/tasks');
+      const shown = await execute(block);
+      assert.match(shown.status, /^400\b/, `status shown: ${shown.status}; body: ${shown.body}`);
+      assert.equal(await count(), before, 'tasks were deleted');
     });
   });
 

@@ -84,6 +84,7 @@ impl App {
                 streams: StreamLimits::new(config.max_streams as usize, config.stream_keep_alive),
                 metrics,
                 shutdown: stopping,
+                allow_bare_delete_all: config.allow_bare_delete_all,
             },
             http: HttpSettings {
                 api_token,

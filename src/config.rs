@@ -129,6 +129,11 @@ pub struct Config {
     /// Log format: `text` for people, `json` for machines.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Let a bare `DELETE /v1/tasks` (no parameter) delete every task, as the original
+    /// service did. Off by default: generated clients send exactly that for an empty id list.
+    #[arg(long, env = "ALLOW_BARE_DELETE_ALL", default_value_t = false, action = clap::ArgAction::Set)]
+    pub allow_bare_delete_all: bool,
 }
 
 #[derive(Clone, Debug, Subcommand)]

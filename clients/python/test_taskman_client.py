@@ -42,6 +42,7 @@ from taskman_client.models import (
     Status,
     Task,
     TaskInput,
+    TaskUpdate,
     TaskPage,
     TaskPatch,
 )
@@ -157,11 +158,14 @@ def test_task_lifecycle(client: Client) -> None:
     stale = patch_task.sync_detailed(task.id, client=client, body=TaskPatch(title="lost update"), if_match=created_tag)
     problem(stale, HTTPStatus.PRECONDITION_FAILED)
 
-    # replace: omitted optional fields become null
-    replaced = ok(replace_task.sync_detailed(task.id, client=client, body=TaskInput(title="Pay rent (December)")))
+    # replace: a field left out keeps its value, None sends null and clears it
+    replaced = ok(replace_task.sync_detailed(task.id, client=client, body=TaskUpdate(title="Pay rent (December)")))
     assert isinstance(replaced, Task)
-    assert (replaced.title, replaced.description, replaced.expiry_dt) == ("Pay rent (December)", None, None)
+    assert (replaced.title, replaced.description, replaced.expiry_dt) == ("Pay rent (December)", None, task.expiry_dt)
     assert replaced.create_dt == task.create_dt
+    cleared = ok(replace_task.sync_detailed(task.id, client=client, body=TaskUpdate(expiry_dt=None)))
+    assert isinstance(cleared, Task)
+    assert (cleared.title, cleared.expiry_dt) == ("Pay rent (December)", None)
 
     # delete one, then several by id (the generated client sends ids=1&ids=2)
     assert delete_task.sync_detailed(task.id, client=client).status_code == 204
@@ -170,6 +174,20 @@ def test_task_lifecycle(client: Client) -> None:
     assert bulk.parsed == DeleteResult(deleted=2)
     for other in others:
         problem(get_task.sync_detailed(other.id, client=client), HTTPStatus.NOT_FOUND)
+
+
+def test_an_empty_selection_deletes_nothing(client: Client) -> None:
+    # The generated client leaves an empty list out of the URL: the server
+    # sees a bare DELETE /v1/tasks, which must not delete everything.
+    kept = new_task(client, "keep me")
+    refused = problem(delete_tasks.sync_detailed(client=client, ids=[]), HTTPStatus.BAD_REQUEST)
+    assert [error.field for error in refused.errors] == ["ids"]
+    assert "all=true" in refused.errors[0].message
+    assert ok(get_task.sync_detailed(kept.id, client=client)).id == kept.id
+    # Deleting everything takes the explicit word.
+    everything = ok(delete_tasks.sync_detailed(client=client, all_=True))
+    assert isinstance(everything, DeleteResult) and everything.deleted >= 1
+    problem(get_task.sync_detailed(kept.id, client=client), HTTPStatus.NOT_FOUND)
 
 
 def test_404_problem(client: Client) -> None:

@@ -8,7 +8,8 @@
 //! each is checked below so a spec change that voids one fails the build
 //! instead of silently changing the client:
 //!
-//! * `TaskPatch` is replaced by the hand-written [`crate::TaskPatch`]: it is a
+//! * `TaskPatch` (and `TaskUpdate`, `PUT`'s body, which has the same rule) is
+//!   replaced by the hand-written [`crate::TaskPatch`]: it is a
 //!   JSON merge patch, where an absent field and `null` mean different things
 //!   (leave as is / clear). typify maps an optional nullable property to one
 //!   `Option<T>` that skips `None`, so the generated type could never send
@@ -61,6 +62,12 @@ fn main() {
         .with_derive("PartialEq")
         .with_replacement(
             "TaskPatch",
+            "crate::TaskPatch",
+            [TypeImpl::Default].into_iter(),
+        )
+        // `PUT` has the same rule for what is left out, and so the same need.
+        .with_replacement(
+            "TaskUpdate",
             "crate::TaskPatch",
             [TypeImpl::Default].into_iter(),
         )
@@ -139,15 +146,17 @@ fn keep_one_health_error_type(spec: &mut Value) {
 /// `crate::TaskPatch` is written by hand: fail the build when the spec's
 /// `TaskPatch` gains or loses a field.
 fn check_task_patch(spec: &Value) {
-    let properties = spec
-        .pointer("/components/schemas/TaskPatch/properties")
-        .and_then(Value::as_object)
-        .expect("the spec defines TaskPatch");
-    let mut names: Vec<&str> = properties.keys().map(String::as_str).collect();
-    names.sort_unstable();
-    assert_eq!(
-        names,
-        ["description", "expiry_dt", "title"],
-        "TaskPatch changed in {SPEC}: update TaskPatch in clients/rust/src/lib.rs",
-    );
+    for schema in ["TaskPatch", "TaskUpdate"] {
+        let properties = spec
+            .pointer(&format!("/components/schemas/{schema}/properties"))
+            .and_then(Value::as_object)
+            .unwrap_or_else(|| panic!("the spec defines {schema}"));
+        let mut names: Vec<&str> = properties.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            ["description", "expiry_dt", "title"],
+            "{schema} changed in {SPEC}: update TaskPatch in clients/rust/src/lib.rs",
+        );
+    }
 }

@@ -40,13 +40,11 @@ pub fn parse_tag_list(raw: &[u8]) -> Option<TagList> {
     if text == "*" {
         return Some(TagList::Any);
     }
+    // Exactly the declared pattern: no empty list elements (`"a",,"b"`),
+    // no leading or trailing comma.
     let mut tags = Vec::new();
     let mut rest = text;
     loop {
-        rest = rest.trim_start_matches([' ', '\t', ',']);
-        if rest.is_empty() {
-            break;
-        }
         let (weak, after) = match rest.strip_prefix("W/") {
             Some(after) => (true, after),
             None => (false, rest),
@@ -58,9 +56,10 @@ pub fn parse_tag_list(raw: &[u8]) -> Option<TagList> {
             opaque: quoted[..end].to_owned(),
         });
         rest = quoted[end + 1..].trim_start_matches([' ', '\t']);
-        if !(rest.is_empty() || rest.starts_with(',')) {
-            return None;
+        if rest.is_empty() {
+            break;
         }
+        rest = rest.strip_prefix(',')?.trim_start_matches([' ', '\t']);
     }
     (!tags.is_empty()).then_some(TagList::Tags(tags))
 }
@@ -145,6 +144,9 @@ mod tests {
             "W/5",
             ",",
             "*, \"5\"",
+            "\"4\",,\"5\"",
+            ",\"4\"",
+            "\"4\",",
         ] {
             assert_eq!(list(raw), None, "{raw:?}");
         }

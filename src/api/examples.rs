@@ -10,7 +10,7 @@ use super::problem::{FieldError, Problem, ProblemKind};
 use super::support::json_string::JsonString;
 use super::task_types::{
     DeleteResult, TaskBody, TaskInput, TaskList, TaskPage, TaskPatchInput, TaskReplacement,
-    TaskReplacements,
+    TaskReplacements, TaskUpdate,
 };
 use super::time::ApiTime;
 use crate::domain::{TaskId, Timestamp};
@@ -50,13 +50,26 @@ impl Example for TaskInput {
     }
 }
 
+// The change examples name only what they change, and clear nothing:
+// Swagger UI's "Try it out" sends them as they are.
+
+impl Example for TaskUpdate {
+    fn example() -> Self {
+        Self {
+            title: Some(JsonString::new("Pay rent")),
+            description: MaybeUndefined::Undefined,
+            expiry_dt: MaybeUndefined::Value(time(EXPIRY)),
+        }
+    }
+}
+
 impl Example for TaskReplacement {
     fn example() -> Self {
         Self {
             id: 42,
-            title: JsonString::new("Pay rent"),
-            description: None,
-            expiry_dt: Some(time(EXPIRY)),
+            title: Some(JsonString::new("Pay rent")),
+            description: MaybeUndefined::Undefined,
+            expiry_dt: MaybeUndefined::Value(time(EXPIRY)),
         }
     }
 }
@@ -65,7 +78,7 @@ impl Example for TaskPatchInput {
     fn example() -> Self {
         Self {
             title: MaybeUndefined::Undefined,
-            description: MaybeUndefined::Null,
+            description: MaybeUndefined::Undefined,
             expiry_dt: MaybeUndefined::Value(time(EXPIRY)),
         }
     }

@@ -5,7 +5,9 @@ use serde_json::{Map, Value};
 
 use super::problem::FieldError;
 use super::time::parse_rfc3339;
-use crate::domain::{Description, TaskDraft, TaskId, TaskPatch, Timestamp, Title, ValidationError};
+use crate::domain::{
+    Description, TaskDraft, TaskId, TaskPatch, Timestamp, Title, TitleEdit, ValidationError,
+};
 
 const STRING: &str = "must be a string";
 const TIME: &str =
@@ -105,18 +107,41 @@ impl<'e> Fields<'e> {
         result.map_err(|err| self.error(name, err.to_string())).ok()
     }
 
-    /// The title, required and never null.
-    pub fn title(&mut self, required: bool) -> Option<Option<Title>> {
+    /// The title of a create: required, never null.
+    pub fn title(&mut self) -> Option<Title> {
         match self.string("title") {
-            Sent::Value(text) => self.check("title", Title::parse(&text)).map(Some),
-            Sent::Absent if !required => Some(None),
+            Sent::Value(text) => self.check("title", Title::parse(&text)),
             Sent::Null | Sent::Absent => {
-                if !self.errors.iter().any(|e| e.field == self.path("title")) {
-                    self.error("title", ValidationError::Required.to_string());
-                }
+                self.require_title();
                 None
             }
         }
+    }
+
+    /// The title of a change: left out, it stays; never null. Text that
+    /// breaks the rules is kept for the store, which accepts it only as the
+    /// stored title sent back unchanged.
+    pub fn title_edit(&mut self) -> Option<Option<TitleEdit>> {
+        match self.string("title") {
+            Sent::Value(text) => Some(Some(TitleEdit::parse(text))),
+            Sent::Absent => Some(None),
+            Sent::Null => {
+                self.require_title();
+                None
+            }
+        }
+    }
+
+    fn require_title(&mut self) {
+        if !self.errors.iter().any(|e| e.field == self.path("title")) {
+            self.error("title", ValidationError::Required.to_string());
+        }
+    }
+
+    /// Whether the request is refused anyway: an error so far, or a field
+    /// not read (which [`Fields::finish`] will report).
+    fn refused(&self) -> bool {
+        !self.errors.is_empty() || !self.object.is_empty()
     }
 
     pub fn description(&mut self) -> Option<Sent<Description>> {
@@ -204,7 +229,7 @@ impl<'e> Fields<'e> {
 }
 
 impl<T> Sent<T> {
-    /// Absent or null is no value (a full replacement sets it to none).
+    /// Absent or null is no value.
     pub fn into_option(self) -> Option<T> {
         match self {
             Sent::Value(value) => Some(value),
@@ -222,23 +247,34 @@ impl<T> Sent<T> {
     }
 }
 
-/// A whole task as a create or a full replacement sends it.
+/// A whole task as a create sends it.
 pub fn draft(fields: &mut Fields<'_>) -> Option<TaskDraft> {
-    let title = fields.title(true);
+    let title = fields.title();
     let description = fields.description();
     let expiry_dt = fields.expiry();
     Some(TaskDraft {
-        title: title??,
+        title: title?,
         description: description?.into_option(),
         expiry_dt: expiry_dt.into_option(),
     })
 }
 
-/// A merge patch of a task.
+/// A change of a task, as `PATCH` and `PUT` send it: a field left out
+/// stays as it is, `null` clears it.
 pub fn patch(fields: &mut Fields<'_>) -> Option<TaskPatch> {
-    let title = fields.title(false);
+    let title = fields.title_edit();
     let description = fields.description();
     let expiry_dt = fields.expiry();
+    // Every mistake at once: when the request is refused for another
+    // field, a bad title is named too, although it could have been the
+    // stored one sent back.
+    if let Some(Some(edit)) = &title
+        && let Some(err) = edit.invalid()
+        && fields.refused()
+    {
+        let message = err.to_string();
+        fields.report("title", message);
+    }
     Some(TaskPatch {
         title: title?,
         description: description?.into_patch(),

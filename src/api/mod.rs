@@ -44,6 +44,22 @@ const fn default_page_size() -> u32 {
     100
 }
 
+/// The order of operations in Swagger UI: reading first, and the one that
+/// can delete every task last.
+const SWAGGER_ORDER: &[&str] = &[
+    "list_tasks",
+    "create_task",
+    "get_task",
+    "replace_task",
+    "patch_task",
+    "delete_task",
+    "replace_tasks",
+    "delete_tasks",
+    "list_notifications",
+    "list_task_notifications",
+    "stream_notifications",
+];
+
 /// What the endpoints need, handed to them as `Data<&ApiState>`.
 #[derive(Clone)]
 pub struct ApiState {
@@ -54,6 +70,9 @@ pub struct ApiState {
     pub metrics: Arc<Metrics>,
     /// Turns true at shutdown; open event streams end then.
     pub shutdown: watch::Receiver<bool>,
+    /// A bare `DELETE /v1/tasks` deletes every task (the original's rule)
+    /// instead of being refused.
+    pub allow_bare_delete_all: bool,
 }
 
 /// How the HTTP layer guards itself.
@@ -124,6 +143,7 @@ pub fn routes(state: ApiState, settings: HttpSettings) -> impl Endpoint {
     let spec = support::spec::complete(&generated);
     // Swagger UI embeds the spec in its page: give it the completed one.
     let docs = api.swagger_ui_html().replacen(&generated, &spec, 1);
+    let docs = support::swagger_ui::order_operations(&docs, SWAGGER_ORDER);
     let table = Arc::new(support::routes::RouteTable::from_spec(&spec));
     let metrics = state.metrics.clone();
     let health = state.health.clone();

@@ -159,6 +159,12 @@ impl NotificationsApi {
     /// missed meanwhile first (from the history), then live warnings, none
     /// twice. Generated clients see the body as text: read it with an SSE
     /// client (EventSource, `curl -N`, Python `httpx-sse`).
+    ///
+    /// **Not for "Try it out"**: the stream never ends, so Swagger UI waits
+    /// for it forever. Use `curl -N http://HOST/v1/notifications/stream`
+    /// (add `-H 'Last-Event-ID: 41'` to resume), or in a browser
+    /// `new EventSource("/v1/notifications/stream")` and its `message`
+    /// events.
     #[oai(
         path = "/notifications/stream",
         method = "get",

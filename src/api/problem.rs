@@ -280,6 +280,12 @@ pub fn problem_of_store(err: &StoreError) -> Problem {
             None,
             format!("task {id} has changed since the version in If-Match; fetch it again"),
         ),
+        StoreError::InvalidTitle(invalid) => Problem::invalid(
+            invalid
+                .iter()
+                .map(|(_, err)| FieldError::invalid("title", err))
+                .collect(),
+        ),
         StoreError::IdempotencyKeyReused => Problem::about_fields(
             ProblemKind::Unprocessable,
             "idempotency-key-reused",

@@ -52,7 +52,7 @@ impl From<Task> for TaskBody {
     }
 }
 
-/// A new task, or the full replacement of one. Unknown fields are refused.
+/// A new task. Unknown fields are refused.
 #[derive(Object, Debug, Clone)]
 #[oai(rename = "TaskInput", example)]
 pub struct TaskInput {
@@ -75,7 +75,38 @@ impl RequestBody for TaskInput {
     }
 }
 
-/// One task of a bulk replace: its id and its full new content.
+/// The new content of a task (`PUT`): a field left out keeps its value,
+/// `null` clears `description` or `expiry_dt` (the original service's
+/// rule). `title` may not be null. Unknown fields are refused.
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "TaskUpdate", example)]
+pub struct TaskUpdate {
+    /// 1 to 255 characters, no control characters; white space around it
+    /// is removed. Left out, the title stays. The title a task was served
+    /// with is always accepted back unchanged, even one another tool wrote
+    /// that breaks these rules (such as `""`).
+    pub title: Option<TitleText>,
+    /// Free text of up to 65,535 bytes (UTF-8), stored verbatim; `null`
+    /// clears it, left out it stays.
+    #[oai(nullable)]
+    pub description: MaybeUndefined<DescriptionText>,
+    /// When the task expires: RFC 3339 with an offset; `null` clears it,
+    /// left out it stays.
+    #[oai(nullable)]
+    pub expiry_dt: MaybeUndefined<ApiTime>,
+}
+
+impl RequestBody for TaskUpdate {
+    type Parsed = TaskPatch;
+
+    fn parse(value: Value) -> Result<TaskPatch, Vec<FieldError>> {
+        read_object(value, input::patch)
+    }
+}
+
+/// One task of a bulk replace: its id and its new content, as with
+/// `PUT /v1/tasks/{id}`: a field left out keeps its value, `null` clears
+/// `description` or `expiry_dt`.
 #[derive(Object, Debug, Clone)]
 #[oai(rename = "TaskReplacement", example)]
 pub struct TaskReplacement {
@@ -83,14 +114,17 @@ pub struct TaskReplacement {
     #[oai(validator(minimum(value = "1")))]
     pub id: i64,
     /// 1 to 255 characters, no control characters; white space around it
-    /// is removed.
-    pub title: TitleText,
-    /// Free text of up to 65,535 bytes (UTF-8), stored verbatim.
+    /// is removed. Left out, the title stays; the title a task was served
+    /// with is always accepted back unchanged.
+    pub title: Option<TitleText>,
+    /// Free text of up to 65,535 bytes (UTF-8), stored verbatim; `null`
+    /// clears it, left out it stays.
     #[oai(nullable)]
-    pub description: Option<DescriptionText>,
-    /// When the task expires: RFC 3339 with an offset.
+    pub description: MaybeUndefined<DescriptionText>,
+    /// When the task expires: RFC 3339 with an offset; `null` clears it,
+    /// left out it stays.
     #[oai(nullable)]
-    pub expiry_dt: Option<ApiTime>,
+    pub expiry_dt: MaybeUndefined<ApiTime>,
 }
 
 /// A JSON merge patch of a task: an absent field stays as it is, `null`
@@ -128,7 +162,7 @@ pub struct TaskReplacements {
 
 /// A bulk replace as read: the items, or the ids named more than once.
 pub enum Replacements {
-    Unique(Vec<(TaskId, TaskDraft)>),
+    Unique(Vec<(TaskId, TaskPatch)>),
     /// Well-formed, but one id twice: 422, not 400 (JSON Schema cannot
     /// say "unique by id").
     Repeated(Vec<FieldError>),
@@ -150,8 +184,8 @@ impl RequestBody for TaskReplacements {
                 let prefix = format!("tasks[{index}].");
                 let parsed = fields.nested(item, &prefix, |item| {
                     let id = item.id();
-                    let draft = input::draft(item);
-                    Some((id?, draft?))
+                    let patch = input::patch(item);
+                    Some((id?, patch?))
                 });
                 match parsed {
                     Some(pair) => read.push(pair),

@@ -18,12 +18,12 @@ use super::support::headers::RawHeader;
 use super::support::json_body::{JsonBody, MergePatchBody};
 use super::task_types::{
     DeleteResult, MAX_BULK, Replacements, TaskBody, TaskInput, TaskList, TaskPage, TaskPatchInput,
-    TaskReplacements,
+    TaskReplacements, TaskUpdate,
 };
 use super::time::ApiTime;
 use super::{ApiState, ApiTags};
-use crate::domain::{IdempotencyKey, Task, TaskFilter, TaskId, Timestamp};
-use crate::store::Created;
+use crate::domain::{IdempotencyKey, Task, TaskFilter, TaskId, TaskPatch, Timestamp};
+use crate::store::{Created, StoreError};
 
 pub struct TasksApi;
 
@@ -72,6 +72,20 @@ enum TaskPageResponse {
 }
 
 #[derive(ApiResponse)]
+enum ReplacedTasks {
+    /// Every task as written, in the order of the request.
+    #[oai(status = 200)]
+    Ok(Json<TaskList>),
+}
+
+#[derive(ApiResponse)]
+enum DeletedTasks {
+    /// How many tasks were deleted (ids that did not exist are not counted).
+    #[oai(status = 200)]
+    Ok(Json<DeleteResult>),
+}
+
+#[derive(ApiResponse)]
 enum DeletedTask {
     /// The task was deleted.
     #[oai(status = 204)]
@@ -113,7 +127,7 @@ fn ids_in_query(query: &str) -> Result<Vec<TaskId>, ApiError<DeleteTasks>> {
             continue;
         }
         for raw in value.split(',') {
-            let id = raw.trim().parse::<i64>().map_err(|_| refuse())?;
+            let id = super::support::digits::canonical::<i64>(raw).ok_or_else(refuse)?;
             ids.push(task_id::<DeleteTasks>(id, "ids")?);
         }
     }
@@ -121,6 +135,32 @@ fn ids_in_query(query: &str) -> Result<Vec<TaskId>, ApiError<DeleteTasks>> {
         return Err(refuse());
     }
     Ok(ids)
+}
+
+/// A bulk write's store error, with a bad title named by its item
+/// (`tasks[2].title`).
+fn bulk_error(err: StoreError, items: &[(TaskId, TaskPatch)]) -> ApiError<ReplaceTasks> {
+    let StoreError::InvalidTitle(invalid) = err else {
+        return err.into();
+    };
+    let errors = invalid
+        .iter()
+        .map(|(id, err)| {
+            let index = items.iter().position(|(item, _)| item == id).unwrap_or(0);
+            FieldError::invalid(format!("tasks[{index}].title"), err)
+        })
+        .collect();
+    ApiError::invalid(errors)
+}
+
+/// Why a `DELETE /v1/tasks` that names nothing deletes nothing: a client
+/// that drops an empty id list sends exactly that.
+fn selection_missing() -> Vec<FieldError> {
+    vec![FieldError::new(
+        "ids",
+        "is required: name the tasks to delete in `ids` (e.g. `ids=1,2`), or send `all=true` \
+         to delete every task; a request with neither deletes nothing",
+    )]
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Tasks")]
@@ -227,15 +267,17 @@ impl TasksApi {
 
     /// Replace several tasks at once
     ///
-    /// One transaction: if any id does not exist, nothing changes and the
-    /// answer is 404 naming every missing id. Each id at most once (422).
+    /// Each item as with `PUT /v1/tasks/{id}`: a field left out keeps its
+    /// value. One transaction: if any id does not exist, nothing changes
+    /// and the answer is 404 naming every missing id. Each id at most once
+    /// (422).
     #[oai(path = "/tasks", method = "put", operation_id = "replace_tasks")]
     async fn replace_tasks(
         &self,
         _auth: ApiAuth,
         state: Data<&ApiState>,
         body: JsonBody<TaskReplacements>,
-    ) -> Result<Json<TaskList>, ApiError<ReplaceTasks>> {
+    ) -> Result<ReplacedTasks, ApiError<ReplaceTasks>> {
         let items = match body.0 {
             Replacements::Unique(items) => items,
             Replacements::Repeated(errors) => {
@@ -246,18 +288,24 @@ impl TasksApi {
                 )));
             }
         };
-        let tasks = state.tasks.replace_many(&items).await?;
-        Ok(Json(TaskList {
+        let tasks = state
+            .tasks
+            .replace_many(&items)
+            .await
+            .map_err(|err| bulk_error(err, &items))?;
+        Ok(ReplacedTasks::Ok(Json(TaskList {
             tasks: tasks.into_iter().map(TaskBody::from).collect(),
-        }))
+        })))
     }
 
-    /// Delete the listed tasks, or all of them
+    /// Delete the listed tasks, or (destructive) every task
     ///
     /// With `ids=1,2,3` (or `ids=1&ids=2`), deletes those of them that
-    /// exist. With no parameter at all, deletes every task. Any other
-    /// parameter (a typo such as `id=`) is refused, and so is a body: the
-    /// ids go in `ids`. Answers how many were deleted.
+    /// exist. **With `all=true` and no `ids`, deletes every task; there is
+    /// no undo.** A request with neither is refused (400), so an id list
+    /// that a client left out because it was empty deletes nothing. Any
+    /// other parameter (a typo such as `id=`) is refused, and so is a body:
+    /// the ids go in `ids`. Answers how many were deleted.
     #[oai(path = "/tasks", method = "delete", operation_id = "delete_tasks")]
     async fn delete_tasks(
         &self,
@@ -270,22 +318,33 @@ impl TasksApi {
         // read from the raw query below, so a repeated `ids` is not ignored.
         #[oai(explode = false, default, validator(min_items = 1, max_items = 1000))]
         ids: Query<Option<Vec<i64>>>,
-    ) -> Result<Json<DeleteResult>, ApiError<DeleteTasks>> {
+        /// `true` to delete every task (and then without `ids`).
+        all: Query<Option<bool>>,
+    ) -> Result<DeletedTasks, ApiError<DeleteTasks>> {
         if super::support::body_limit::has_body(request) {
             return Err(ApiError::invalid(vec![FieldError::new(
                 "(body)",
                 "DELETE /v1/tasks takes no body; name the tasks in the `ids` parameter",
             )]));
         }
-        let query = request.uri().query().unwrap_or_default();
-        let deleted = match ids.0 {
-            None if query.is_empty() => state.tasks.delete_all().await?,
-            _ => {
-                let ids = ids_in_query(query)?;
+        let query = request.uri().query();
+        let bare = query.is_none() && state.allow_bare_delete_all;
+        let deleted = match (ids.0, all.0) {
+            (None, Some(true)) => state.tasks.delete_all().await?,
+            (None, _) if bare => state.tasks.delete_all().await?,
+            (None, _) => return Err(ApiError::invalid(selection_missing())),
+            (Some(_), Some(true)) => {
+                return Err(ApiError::invalid(vec![FieldError::new(
+                    "all",
+                    "may not be `true` together with `ids`; send one or the other",
+                )]));
+            }
+            (Some(_), _) => {
+                let ids = ids_in_query(query.unwrap_or_default())?;
                 state.tasks.delete_many(&ids).await?
             }
         };
-        Ok(Json(DeleteResult { deleted }))
+        Ok(DeletedTasks::Ok(Json(DeleteResult { deleted })))
     }
 
     /// Get a task
@@ -316,7 +375,10 @@ impl TasksApi {
 
     /// Replace a task
     ///
-    /// Sets every field: an omitted `description` or `expiry_dt` becomes null.
+    /// Sets the fields the body names; a field left out keeps its value
+    /// (as with the original service), and `null` clears `description` or
+    /// `expiry_dt`. The title a task was served with is accepted back
+    /// unchanged, even one another tool wrote that breaks today's rules.
     #[oai(path = "/tasks/:id", method = "put", operation_id = "replace_task")]
     async fn replace_task(
         &self,
@@ -328,11 +390,11 @@ impl TasksApi {
         /// Replace only if the task is still at one of these versions (else 412).
         #[oai(name = "If-Match")]
         if_match: RawHeader<TagList>,
-        body: JsonBody<TaskInput>,
+        body: JsonBody<TaskUpdate>,
     ) -> Result<OneTask, ApiError<ReplaceTask>> {
         let id = task_id(id.0, "id")?;
         let condition = precondition(if_match.0);
-        Ok(state.tasks.replace(id, &body.0, &condition).await?.into())
+        Ok(state.tasks.patch(id, &body.0, &condition).await?.into())
     }
 
     /// Change some fields of a task

@@ -17,6 +17,6 @@ pub use page::{NotificationFilter, Page, PageRequest, PageStart, TaskFilter};
 pub use precondition::Precondition;
 pub use task::{
     Description, MAX_DESCRIPTION_BYTES, MAX_TITLE_CHARS, Task, TaskDraft, TaskId, TaskPatch, Title,
-    ValidationError,
+    TitleEdit, ValidationError,
 };
 pub use time::Timestamp;

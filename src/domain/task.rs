@@ -144,24 +144,63 @@ pub struct TaskDraft {
     pub expiry_dt: Option<Timestamp>,
 }
 
-/// A merge-patch: `None` leaves a field alone, `Some(None)` clears it.
+/// A title a client sent to change a task. Text that breaks the input
+/// rules is kept with its reason: it is still accepted when it is the
+/// task's stored title sent back unchanged (an empty or overlong title
+/// another tool wrote, served as it is), so a client can write back what it
+/// read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TitleEdit {
+    sent: String,
+    parsed: Result<Title, ValidationError>,
+}
+
+impl TitleEdit {
+    pub fn parse(sent: String) -> Self {
+        let parsed = Title::parse(&sent);
+        Self { sent, parsed }
+    }
+
+    /// Why the text is not a title, unless it turns out to be the stored one.
+    pub fn invalid(&self) -> Option<&ValidationError> {
+        self.parsed.as_ref().err()
+    }
+
+    /// The title after the edit of a task whose title is `stored`.
+    pub fn apply_to(&self, stored: &Title) -> Result<Title, ValidationError> {
+        if self.sent == stored.as_str() {
+            return Ok(stored.clone());
+        }
+        self.parsed.clone()
+    }
+}
+
+/// A change to some fields of a task, as `PATCH` (a merge patch) and `PUT`
+/// send it: `None` leaves a field alone, `Some(None)` clears it. A field a
+/// client left out is never cleared.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TaskPatch {
-    pub title: Option<Title>,
+    pub title: Option<TitleEdit>,
     pub description: Option<Option<Description>>,
     pub expiry_dt: Option<Option<Timestamp>>,
 }
 
 impl TaskPatch {
-    /// The task as it is after the patch.
-    pub fn apply_to(self, current: &Task) -> TaskDraft {
-        TaskDraft {
-            title: self.title.unwrap_or_else(|| current.title.clone()),
+    /// The task as it is after the patch; an error if a title that breaks
+    /// the rules is not the stored one sent back.
+    pub fn apply_to(&self, current: &Task) -> Result<TaskDraft, ValidationError> {
+        let title = match &self.title {
+            Some(edit) => edit.apply_to(&current.title)?,
+            None => current.title.clone(),
+        };
+        Ok(TaskDraft {
+            title,
             description: self
                 .description
+                .clone()
                 .unwrap_or_else(|| current.description.clone()),
             expiry_dt: self.expiry_dt.unwrap_or(current.expiry_dt),
-        }
+        })
     }
 }
 
@@ -244,13 +283,41 @@ mod tests {
             update_dt: Some(now),
         };
         let patch = TaskPatch {
-            title: Some(Title::parse("new").unwrap()),
+            title: Some(TitleEdit::parse("new".into())),
             description: None,
             expiry_dt: Some(None),
         };
-        let draft = patch.apply_to(&task);
+        let draft = patch.apply_to(&task).unwrap();
         assert_eq!(draft.title.as_str(), "new");
         assert_eq!(draft.description, task.description);
         assert_eq!(draft.expiry_dt, None);
+    }
+
+    #[test]
+    fn a_stored_title_that_breaks_the_rules_may_be_sent_back_but_not_set() {
+        let now = Timestamp::now();
+        let task = Task {
+            id: TaskId::from_db(1),
+            title: Title::from_stored(None),
+            description: None,
+            expiry_dt: None,
+            create_dt: Some(now),
+            update_dt: Some(now),
+        };
+        let unchanged = TaskPatch {
+            title: Some(TitleEdit::parse(String::new())),
+            ..TaskPatch::default()
+        };
+        assert_eq!(unchanged.apply_to(&task).unwrap().title, task.title);
+        let blank = TaskPatch {
+            title: Some(TitleEdit::parse("  ".into())),
+            ..TaskPatch::default()
+        };
+        assert_eq!(blank.apply_to(&task), Err(ValidationError::TitleEmpty));
+        let named = Task {
+            title: Title::parse("Pay rent").unwrap(),
+            ..task
+        };
+        assert_eq!(unchanged.apply_to(&named), Err(ValidationError::TitleEmpty));
     }
 }

@@ -67,20 +67,6 @@ impl TaskService {
         Ok(created)
     }
 
-    pub async fn replace(
-        &self,
-        id: TaskId,
-        draft: &TaskDraft,
-        condition: &Precondition,
-    ) -> StoreResult<Task> {
-        let task = self
-            .store
-            .replace(id, draft, self.clock.now(), condition)
-            .await?;
-        self.expiry.task_saved(&task);
-        Ok(task)
-    }
-
     pub async fn patch(
         &self,
         id: TaskId,
@@ -95,7 +81,7 @@ impl TaskService {
         Ok(task)
     }
 
-    pub async fn replace_many(&self, items: &[(TaskId, TaskDraft)]) -> StoreResult<Vec<Task>> {
+    pub async fn replace_many(&self, items: &[(TaskId, TaskPatch)]) -> StoreResult<Vec<Task>> {
         let tasks = self.store.replace_many(items, self.clock.now()).await?;
         tasks.iter().for_each(|task| self.expiry.task_saved(task));
         Ok(tasks)

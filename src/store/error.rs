@@ -1,7 +1,7 @@
 //! What goes wrong below the API, and how a database error is classified:
 //! retried, refused, unavailable, or a fault.
 
-use crate::domain::TaskId;
+use crate::domain::{TaskId, ValidationError};
 
 /// What can go wrong below the API. Never shown to clients verbatim.
 #[derive(Debug, thiserror::Error)]
@@ -12,6 +12,10 @@ pub enum StoreError {
     /// The task is no longer at the version the client named; nothing was changed.
     #[error("task {0} has changed")]
     PreconditionFailed(TaskId),
+    /// A change sent a title that breaks the rules and is not the task's
+    /// stored title sent back; nothing was changed.
+    #[error("invalid title for tasks {0:?}")]
+    InvalidTitle(Vec<(TaskId, ValidationError)>),
     /// The idempotency key was used before for a different task; nothing was changed.
     #[error("idempotency key reused for a different request")]
     IdempotencyKeyReused,

@@ -46,13 +46,9 @@ pub trait TaskStore: Send + Sync + 'static {
     ) -> StoreResult<Created>;
     async fn get(&self, id: TaskId) -> StoreResult<Option<Task>>;
     async fn list(&self, filter: TaskFilter, page: PageRequest) -> StoreResult<Page<Task>>;
-    async fn replace(
-        &self,
-        id: TaskId,
-        draft: &TaskDraft,
-        now: Timestamp,
-        condition: &Precondition,
-    ) -> StoreResult<Task>;
+    /// Changes the fields the patch names (`PATCH` and `PUT` alike); a title
+    /// that breaks the rules is [`StoreError::InvalidTitle`] unless it is
+    /// the stored one sent back.
     async fn patch(
         &self,
         id: TaskId,
@@ -61,11 +57,12 @@ pub trait TaskStore: Send + Sync + 'static {
         condition: &Precondition,
     ) -> StoreResult<Task>;
     /// All or nothing: if any id is missing, [`StoreError::NotFound`] names
-    /// every missing one. Rows are locked in ascending id order, so two bulk
-    /// writes cannot deadlock each other.
+    /// every missing one (and [`StoreError::InvalidTitle`] every bad title).
+    /// Rows are locked in ascending id order, so two bulk writes cannot
+    /// deadlock each other.
     async fn replace_many(
         &self,
-        items: &[(TaskId, TaskDraft)],
+        items: &[(TaskId, TaskPatch)],
         now: Timestamp,
     ) -> StoreResult<Vec<Task>>;
     async fn delete(&self, id: TaskId, condition: &Precondition) -> StoreResult<()>;

@@ -53,10 +53,18 @@ pub enum Stored<T> {
     Unreadable(String),
 }
 
-impl<'r, DB: Database, T: Decode<'r, DB> + Type<DB>> Decode<'r, DB> for Stored<T> {
+impl<'r, DB: Database, T: Decode<'r, DB> + Type<DB>> Decode<'r, DB> for Stored<T>
+where
+    &'r [u8]: Decode<'r, DB>,
+{
     fn decode(value: DB::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
         if value.is_null() {
-            return Ok(Self::Null);
+            // sqlx's MySQL driver reports a zero date as NULL; its bytes
+            // tell the two apart (a real NULL has none).
+            return Ok(match <&[u8] as Decode<DB>>::decode(value) {
+                Ok(bytes) if !bytes.is_empty() => Self::Unreadable("a zero date".to_owned()),
+                _ => Self::Null,
+            });
         }
         // SQLite stores any type in any column, and its driver converts on
         // read (text in an integer column reads as 0, a date of 1970): what
@@ -80,6 +88,29 @@ impl<DB: Database, T: Type<DB>> Type<DB> for Stored<T> {
     /// Any column type: what does not decode as `T` becomes `Unreadable`.
     fn compatible(_: &DB::TypeInfo) -> bool {
         true
+    }
+}
+
+/// The stored values already logged as unreadable: each is logged once per
+/// process, not at every read of its row (a task list read every second
+/// would fill the log). Bounded: past [`LOGGED_AT_MOST`] values, later ones
+/// are no longer logged.
+struct LoggedOnce(std::sync::Mutex<std::collections::HashSet<(&'static str, i64, String)>>);
+
+const LOGGED_AT_MOST: usize = 10_000;
+
+static UNREADABLE_LOGGED: std::sync::LazyLock<LoggedOnce> =
+    std::sync::LazyLock::new(|| LoggedOnce(std::sync::Mutex::default()));
+
+impl LoggedOnce {
+    fn first_time(&self, table: &'static str, id: i64, column: &str) -> bool {
+        let Ok(mut logged) = self.0.lock() else {
+            return true;
+        };
+        if logged.len() >= LOGGED_AT_MOST {
+            return false;
+        }
+        logged.insert((table, id, column.to_owned()))
     }
 }
 
@@ -111,6 +142,9 @@ impl RowReader {
     }
 
     fn unreadable(&self, column: &str, why: &str) {
+        if !UNREADABLE_LOGGED.first_time(self.table, self.id, column) {
+            return;
+        }
         tracing::warn!(
             table = self.table,
             id = self.id,

@@ -32,8 +32,10 @@ pub const COUNT_TASKS_EXPIRING: &str =
     "SELECT COUNT(*) FROM task WHERE expiry_dt >= ? AND expiry_dt < ?";
 pub const INSERT_TASK: &str = "INSERT INTO task (title, description, expiry_dt, create_dt, update_dt) \
      VALUES (?, ?, ?, ?, ?)";
-pub const UPDATE_TASK: &str =
-    "UPDATE task SET title = ?, description = ?, expiry_dt = ?, update_dt = ? WHERE id = ?";
+/// A `NULL` title leaves the stored one as it is: a change that does not
+/// touch the title keeps a `NULL` (or any title another tool wrote) as stored.
+pub const UPDATE_TASK: &str = "UPDATE task SET title = COALESCE(?, title), description = ?, \
+     expiry_dt = ?, update_dt = ? WHERE id = ?";
 pub const DELETE_TASK: &str = "DELETE FROM task WHERE id = ?";
 pub const DELETE_ALL_TASKS: &str = "DELETE FROM task";
 

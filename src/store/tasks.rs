@@ -72,18 +72,6 @@ where
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(task_id = %id))]
-    async fn replace(
-        &self,
-        id: TaskId,
-        draft: &TaskDraft,
-        now: Timestamp,
-        condition: &Precondition,
-    ) -> StoreResult<Task> {
-        self.change(id, Change::Replace(draft.clone()), now, condition)
-            .await
-    }
-
-    #[tracing::instrument(level = "debug", skip_all, fields(task_id = %id))]
     async fn patch(
         &self,
         id: TaskId,
@@ -91,20 +79,19 @@ where
         now: Timestamp,
         condition: &Precondition,
     ) -> StoreResult<Task> {
-        self.change(id, Change::Patch(patch.clone()), now, condition)
-            .await
+        self.change(id, patch.clone(), now, condition).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(count = items.len()))]
     async fn replace_many(
         &self,
-        items: &[(TaskId, TaskDraft)],
+        items: &[(TaskId, TaskPatch)],
         now: Timestamp,
     ) -> StoreResult<Vec<Task>> {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let items: Arc<[(TaskId, TaskDraft)]> = items.into();
+        let items: Arc<[(TaskId, TaskPatch)]> = items.into();
         let op: Op<D::Db, Vec<Task>> = Arc::new(move |conn| {
             let items = items.clone();
             Box::pin(async move { replace_all::<D>(conn, &items, now).await })
@@ -166,21 +153,6 @@ where
     }
 }
 
-/// A change to one task: its new content whole, or a merge patch.
-enum Change {
-    Replace(TaskDraft),
-    Patch(TaskPatch),
-}
-
-impl Change {
-    fn apply_to(&self, current: &Task) -> TaskDraft {
-        match self {
-            Self::Replace(draft) => draft.clone(),
-            Self::Patch(patch) => patch.clone().apply_to(current),
-        }
-    }
-}
-
 impl<D: Dialect> SqlStore<D>
 where
     for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
@@ -196,7 +168,7 @@ where
     async fn change(
         &self,
         id: TaskId,
-        change: Change,
+        change: TaskPatch,
         now: Timestamp,
         condition: &Precondition,
     ) -> StoreResult<Task> {
@@ -206,7 +178,9 @@ where
             Box::pin(async move {
                 let (change, condition) = &*change;
                 let current = lock_current::<D>(conn, id, condition).await?;
-                let draft = change.apply_to(&current);
+                let draft = change
+                    .apply_to(&current)
+                    .map_err(|err| StoreError::InvalidTitle(vec![(id, err)]))?;
                 write_task::<D>(conn, &current, &draft, now).await
             })
         });
@@ -383,8 +357,9 @@ where
     for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db>,
 {
     let version = Timestamp::next_version(current.update_dt, now);
+    let title = (draft.title != current.title).then(|| draft.title.as_str().to_owned());
     sqlx::query(sql::UPDATE_TASK)
-        .bind(draft.title.as_str().to_owned())
+        .bind(title)
         .bind(draft.description.as_ref().map(|d| d.as_str().to_owned()))
         .bind(draft.expiry_dt.map(D::Time::encode))
         .bind(D::Time::encode(version))
@@ -402,10 +377,11 @@ where
 }
 
 /// Locks every named task in ascending id order, then writes each; if any
-/// is missing, nothing is written and every missing id is named.
+/// is missing, or any sets a title that breaks the rules, nothing is
+/// written and every such id is named.
 async fn replace_all<D: Dialect>(
     conn: &mut Conn<D>,
-    items: &[(TaskId, TaskDraft)],
+    items: &[(TaskId, TaskPatch)],
     now: Timestamp,
 ) -> OpResult<Vec<Task>>
 where
@@ -444,11 +420,22 @@ where
     if !missing.is_empty() {
         return Err(StoreError::NotFound(missing).into());
     }
+    let mut drafts = std::collections::HashMap::with_capacity(items.len());
+    let mut invalid = Vec::new();
+    for (id, patch) in items {
+        match patch.apply_to(&current[id]) {
+            Ok(draft) => {
+                drafts.insert(*id, draft);
+            }
+            Err(err) => invalid.push((*id, err)),
+        }
+    }
+    if !invalid.is_empty() {
+        return Err(StoreError::InvalidTitle(invalid).into());
+    }
     let mut written = std::collections::HashMap::with_capacity(items.len());
-    let drafts: std::collections::HashMap<TaskId, &TaskDraft> =
-        items.iter().map(|(id, draft)| (*id, draft)).collect();
     for id in &ids {
-        let task = write_task::<D>(conn, &current[id], drafts[id], now).await?;
+        let task = write_task::<D>(conn, &current[id], &drafts[id], now).await?;
         written.insert(*id, task);
     }
     Ok(items

@@ -15,6 +15,8 @@ use crate::common::{
 
 crate::on_both_backends!(
     a_misspelt_or_empty_delete_parameter_deletes_nothing,
+    a_delete_that_names_nothing_deletes_nothing,
+    the_bare_delete_switch_restores_the_original_rule_and_nothing_more,
     every_operation_refuses_an_unknown_query_parameter,
     a_scalar_parameter_given_twice_is_refused,
     an_unreadable_precondition_is_refused_by_name,
@@ -46,6 +48,12 @@ async fn a_misspelt_or_empty_delete_parameter_deletes_nothing(backend: Backend) 
         "ids=0",
         "&",
         "ids=2&id=3",
+        "ids=+2",
+        "ids=02",
+        "all=1",
+        "all=yes",
+        "all=true&ids=2",
+        "ids=2&all=true",
     ] {
         let response = app.delete(&format!("/v1/tasks?{query}")).await;
         let problem = problem_body(response, 400).await;
@@ -70,7 +78,48 @@ async fn a_misspelt_or_empty_delete_parameter_deletes_nothing(backend: Backend) 
         .unwrap();
     problem_body(with_body, 400).await;
     assert_eq!(count_tasks(&app).await, 3);
-    // Without any parameter, every task goes, as documented.
+    // Only the explicit word deletes everything.
+    assert_eq!(
+        json_body(app.delete("/v1/tasks?all=true").await, 200).await,
+        json!({"deleted": 3})
+    );
+}
+
+/// A generated client drops an empty id list and sends a bare
+/// `DELETE /v1/tasks`; a hand-built URL sends `DELETE /v1/tasks?`. Neither
+/// may delete anything, and the answer names both ways to say what is meant.
+async fn a_delete_that_names_nothing_deletes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for n in 0..3 {
+        app.create_task(json!({"title": format!("keep {n}")})).await;
+    }
+    for path in ["/v1/tasks", "/v1/tasks?", "/v1/tasks?all=false"] {
+        let problem = problem_body(app.delete(path).await, 400).await;
+        assert_eq!(problem["errors"][0]["field"], "ids", "{path}: {problem}");
+        let message = problem["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("`ids`") && message.contains("`all=true`"),
+            "{path}: {message}"
+        );
+        assert_eq!(count_tasks(&app).await, 3, "after DELETE {path}");
+    }
+    assert_eq!(
+        json_body(app.delete("/v1/tasks?ids=1,2&all=false").await, 200).await,
+        json!({"deleted": 2})
+    );
+}
+
+/// `ALLOW_BARE_DELETE_ALL` is for the original's clients, which send the
+/// bare form to delete everything; an empty query string still deletes
+/// nothing, since only a hand-built URL sends one.
+async fn the_bare_delete_switch_restores_the_original_rule_and_nothing_more(backend: Backend) {
+    let app = spawn_app_with(backend, &["--allow-bare-delete-all", "true"]).await;
+    for n in 0..3 {
+        app.create_task(json!({"title": format!("keep {n}")})).await;
+    }
+    problem_body(app.delete("/v1/tasks?").await, 400).await;
+    problem_body(app.delete("/v1/tasks?all=false").await, 400).await;
+    assert_eq!(count_tasks(&app).await, 3);
     assert_eq!(
         json_body(app.delete("/v1/tasks").await, 200).await,
         json!({"deleted": 3})

@@ -185,12 +185,12 @@ async fn clearing_the_expiry_or_deleting_the_task_disarms_it(backend: Backend) {
     )
     .await;
     json_body(
-        app.put_json(&path(&disarmed[1]), &json!({"title": "no expiry"}))
+        app.put_json(&path(&disarmed[1]), &json!({"expiry_dt": null}))
             .await,
         200,
     )
     .await;
-    let bulk = json!({"tasks": [{"id": disarmed[2]["id"], "title": "no expiry"}]});
+    let bulk = json!({"tasks": [{"id": disarmed[2]["id"], "expiry_dt": null}]});
     json_body(app.put_json("/v1/tasks", &bulk).await, 200).await;
     assert_eq!(app.delete(&path(&disarmed[3])).await.status(), 204);
     json_body(
@@ -222,7 +222,7 @@ async fn deleting_all_tasks_disarms_them(backend: Backend) {
         app.create_task(json!({"title": format!("t{n}"), "expiry_dt": expiry}))
             .await;
     }
-    json_body(app.delete("/v1/tasks").await, 200).await;
+    json_body(app.delete("/v1/tasks?all=true").await, 200).await;
     let control = app
         .create_task(json!({"title": "control", "expiry_dt": expiry}))
         .await;

@@ -11,9 +11,10 @@ crate::on_both_backends!(
     a_cursor_walk_sees_each_task_once_while_others_write,
     listing_filters_by_expiry,
     a_filtered_cursor_walk_sees_each_match_once_in_wide_and_narrow_windows,
-    replacing_a_task_sets_every_field,
+    replacing_a_task_keeps_what_it_leaves_out_and_clears_nulls,
     patching_leaves_absent_fields_and_clears_nulls,
     bulk_replace_updates_every_task,
+    bulk_replace_keeps_what_each_item_leaves_out,
     bulk_replace_with_a_missing_id_changes_nothing,
     deleting_all_tasks_counts_them,
     deleting_by_ids_deletes_only_those,
@@ -266,7 +267,9 @@ async fn a_filtered_cursor_walk_sees_each_match_once_in_wide_and_narrow_windows(
     assert_eq!(ids, in_2030[50..55]);
 }
 
-async fn replacing_a_task_sets_every_field(backend: Backend) {
+/// The original service's rule, which its clients rely on: a `PUT` that
+/// leaves a field out keeps it; `null` clears it.
+async fn replacing_a_task_keeps_what_it_leaves_out_and_clears_nulls(backend: Backend) {
     let app = spawn_app(backend).await;
     let task = app
         .create_task(
@@ -277,11 +280,41 @@ async fn replacing_a_task_sets_every_field(backend: Backend) {
     let replaced = json_body(app.put_json(&path, &json!({"title": "new"})).await, 200).await;
     assert_eq!(replaced["id"], task["id"]);
     assert_eq!(replaced["title"], "new");
-    assert_eq!(replaced["description"], Value::Null);
-    assert_eq!(replaced["expiry_dt"], Value::Null);
+    assert_eq!(replaced["description"], "old text");
+    assert_eq!(replaced["expiry_dt"], "2030-01-01T00:00:00Z");
     assert_eq!(replaced["create_dt"], task["create_dt"]);
     assert!(replaced["update_dt"].as_str() >= task["update_dt"].as_str());
     assert_eq!(json_body(app.get(&path).await, 200).await, replaced);
+
+    let cleared = json_body(
+        app.put_json(&path, &json!({"description": null, "expiry_dt": null}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(cleared["title"], "new");
+    assert_eq!(cleared["description"], Value::Null);
+    assert_eq!(cleared["expiry_dt"], Value::Null);
+    assert_eq!(json_body(app.get(&path).await, 200).await, cleared);
+
+    let problem = problem_body(app.put_json(&path, &json!({"title": null})).await, 400).await;
+    assert_eq!(problem["errors"][0]["field"], "title", "{problem}");
+    // Every mistake at once: a bad title is named beside a bad time.
+    let problem = problem_body(
+        app.put_json(&path, &json!({"title": " ", "expiry_dt": "soon"}))
+            .await,
+        400,
+    )
+    .await;
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["expiry_dt", "title"], "{problem}");
+    problem_body(app.put_json(&path, &json!({"title": ""})).await, 400).await;
+    assert_eq!(json_body(app.get(&path).await, 200).await, cleared);
     problem_body(
         app.put_json("/v1/tasks/999999", &json!({"title": "x"}))
             .await,
@@ -354,9 +387,62 @@ async fn bulk_replace_updates_every_task(backend: Backend) {
     assert_eq!(tasks[0]["title"], "A");
     assert_eq!(tasks[0]["expiry_dt"], "2030-01-01T00:00:00Z");
     assert_eq!(tasks[1]["title"], "B");
-    assert_eq!(tasks[1]["description"], Value::Null);
+    assert_eq!(tasks[1]["description"], "gone soon", "left out, so kept");
     let stored_b = json_body(app.get(&format!("/v1/tasks/{}", b["id"])).await, 200).await;
     assert_eq!(&stored_b, &tasks[1]);
+}
+
+async fn bulk_replace_keeps_what_each_item_leaves_out(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let a = app
+        .create_task(
+            json!({"title": "a", "description": "keep a", "expiry_dt": "2030-01-01T00:00:00Z"}),
+        )
+        .await;
+    let b = app
+        .create_task(
+            json!({"title": "b", "description": "clear b", "expiry_dt": "2031-01-01T00:00:00Z"}),
+        )
+        .await;
+    let body = json!({"tasks": [
+        {"id": a["id"], "title": "A"},
+        {"id": b["id"], "description": null},
+    ]});
+    let updated = json_body(app.put_json("/v1/tasks", &body).await, 200).await;
+    let tasks = updated["tasks"].as_array().unwrap();
+    assert_eq!(
+        (
+            &tasks[0]["title"],
+            &tasks[0]["description"],
+            &tasks[0]["expiry_dt"]
+        ),
+        (
+            &json!("A"),
+            &json!("keep a"),
+            &json!("2030-01-01T00:00:00Z")
+        )
+    );
+    assert_eq!(
+        (
+            &tasks[1]["title"],
+            &tasks[1]["description"],
+            &tasks[1]["expiry_dt"]
+        ),
+        (&json!("b"), &Value::Null, &json!("2031-01-01T00:00:00Z"))
+    );
+    for task in tasks {
+        let stored = json_body(app.get(&format!("/v1/tasks/{}", task["id"])).await, 200).await;
+        assert_eq!(&stored, task);
+    }
+    // A bad title is named by its item, and nothing is written.
+    let body = json!({"tasks": [
+        {"id": a["id"], "title": "fine"},
+        {"id": b["id"], "title": ""},
+    ]});
+    let problem = problem_body(app.put_json("/v1/tasks", &body).await, 400).await;
+    assert_eq!(problem["errors"][0]["field"], "tasks[1].title", "{problem}");
+    let stored_a = json_body(app.get(&format!("/v1/tasks/{}", a["id"])).await, 200).await;
+    assert_eq!(&stored_a, &tasks[0]);
 }
 
 async fn bulk_replace_with_a_missing_id_changes_nothing(backend: Backend) {
@@ -378,7 +464,7 @@ async fn deleting_all_tasks_counts_them(backend: Backend) {
     for n in 0..3 {
         app.create_task(json!({"title": format!("t{n}")})).await;
     }
-    let result = json_body(app.delete("/v1/tasks").await, 200).await;
+    let result = json_body(app.delete("/v1/tasks?all=true").await, 200).await;
     assert_eq!(result, json!({"deleted": 3}));
     let page = json_body(app.get("/v1/tasks?count=true").await, 200).await;
     assert_eq!(page["total"], 0);

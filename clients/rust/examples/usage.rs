@@ -75,7 +75,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
 
     let deleted = client
-        .delete_tasks(Some(&IdList::from(vec![task.id])))
+        .delete_tasks(None, Some(&IdList::from(vec![task.id])))
         .await?;
     println!("deleted {}", deleted.deleted);
     Ok(())

@@ -150,7 +150,7 @@ test("task lifecycle: create, list, get, patch (null clears), replace, delete", 
   });
   expectProblem(stale, 412);
 
-  // replace: omitted optional fields become null
+  // replace: a field left out keeps its value, null clears it
   const replaced = await client.PUT("/v1/tasks/{id}", {
     ...path,
     body: { title: "Pay rent (December)" },
@@ -158,7 +158,11 @@ test("task lifecycle: create, list, get, patch (null clears), replace, delete", 
   if (replaced.error !== undefined) assert.fail(`replace: ${replaced.error.detail}`);
   assert.equal(replaced.data.title, "Pay rent (December)");
   assert.equal(replaced.data.description, null);
-  assert.equal(replaced.data.expiry_dt, null);
+  assert.equal(replaced.data.expiry_dt, FAR_EXPIRY_UTC);
+  const cleared = await client.PUT("/v1/tasks/{id}", { ...path, body: { expiry_dt: null } });
+  if (cleared.error !== undefined) assert.fail(`replace with null: ${cleared.error.detail}`);
+  assert.equal(cleared.data.title, "Pay rent (December)");
+  assert.equal(cleared.data.expiry_dt, null);
   assert.equal(replaced.data.create_dt, task.create_dt);
 
   // delete one, then several by id
@@ -174,6 +178,23 @@ test("task lifecycle: create, list, get, patch (null clears), replace, delete", 
   if (bulk.error !== undefined) assert.fail(`delete by ids: ${bulk.error.detail}`);
   assert.equal(new URL(bulk.response.url).searchParams.get("ids"), others.map((t) => t.id).join(","));
   assert.deepEqual(bulk.data, { deleted: 2 });
+});
+
+test("an empty selection deletes nothing; all=true deletes everything", async () => {
+  // openapi-fetch leaves an empty array out of the URL: the server sees a
+  // bare DELETE /v1/tasks, which must not delete everything.
+  const kept = await createTask("keep me");
+  const refused = await client.DELETE("/v1/tasks", { params: { query: { ids: [] } } });
+  const problem = expectProblem(refused, 400);
+  assert.deepEqual(problem.errors.map((e) => e.field), ["ids"]);
+  assert.match(problem.errors[0].message, /all=true/);
+  const still = await client.GET("/v1/tasks/{id}", { params: { path: { id: kept.id } } });
+  assert.equal(still.response.status, 200);
+
+  const everything = await client.DELETE("/v1/tasks", { params: { query: { all: true } } });
+  if (everything.error !== undefined) assert.fail(`delete all: ${everything.error.detail}`);
+  assert.ok(everything.data.deleted >= 1);
+  expectProblem(await client.GET("/v1/tasks/{id}", { params: { path: { id: kept.id } } }), 404);
 });
 
 test("a 404 problem through the generated Problem type", async () => {

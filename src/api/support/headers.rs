@@ -119,7 +119,6 @@ impl HeaderValue for LastEventId {
     const LIST: bool = false;
 
     fn parse(raw: &[u8]) -> Option<Self> {
-        let id: i64 = std::str::from_utf8(raw).ok()?.trim().parse().ok()?;
-        (id >= 0).then_some(Self(id))
+        super::digits::pattern(std::str::from_utf8(raw).ok()?, 18).map(Self)
     }
 }

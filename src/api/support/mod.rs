@@ -2,6 +2,7 @@
 //! its reason at the top of its module.
 
 pub mod body_limit;
+pub mod digits;
 pub mod event_stream;
 pub mod headers;
 pub mod json_body;
@@ -9,6 +10,7 @@ pub mod json_string;
 pub mod parse_errors;
 pub mod routes;
 pub mod spec;
+pub mod swagger_ui;
 
 use poem::Response;
 

@@ -20,6 +20,7 @@ pub const PARAMETERS: &[(&str, &str)] = &[
     ("limit", "must be an integer from 1 to 1000"),
     ("offset", "must be an integer from 0 to 1000000000000000"),
     ("count", "must be `true` or `false`"),
+    ("all", "must be `true` (delete every task) or `false`"),
     (
         "cursor",
         "must be a `next_cursor` from an earlier page of the same listing",

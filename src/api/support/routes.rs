@@ -2,7 +2,9 @@
 //! on a 405) and the query parameters each operation takes, so that an
 //! unknown one is refused instead of ignored. (poem-openapi ignores query
 //! parameters it was not told about; `DELETE /v1/tasks?id=24`, a typo for
-//! `ids`, would delete every task.)
+//! `ids`, would delete every task.) It also holds every integer parameter,
+//! in the query or the path, to the form the spec declares: digits only,
+//! where poem-openapi's parsing would take `+5` or `05`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,6 +14,8 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use serde_json::Value;
 
 use super::super::problem::{FieldError, Problem, problem_response};
+use super::digits;
+use super::parse_errors::expectation;
 
 /// Paths served outside the spec (Swagger UI, the spec, metrics…): GET only.
 pub const PLAIN_PATHS: &[&str] = &["/", "/docs", "/openapi.json", "/metrics", "/favicon.ico"];
@@ -26,8 +30,49 @@ struct Path {
     segments: Vec<String>,
     /// `GET, POST, HEAD`, in a fixed order.
     allow: String,
-    /// Method (lower case) → its query parameters: name → whether it is a list.
-    queries: BTreeMap<String, BTreeMap<String, bool>>,
+    /// Method (lower case) → its query parameters by name.
+    queries: BTreeMap<String, BTreeMap<String, Form>>,
+    /// The integer parameters among the segments: position → name.
+    integer_segments: Vec<(usize, String)>,
+}
+
+/// What a parameter's schema declares about how its value is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Form {
+    /// `type: integer`: digits, no sign, no leading zero.
+    Integer,
+    /// An array of integers, comma-separated or repeated.
+    Integers,
+    /// Another array: may be repeated.
+    List,
+    /// Anything else, read by its own typed parser.
+    Other,
+}
+
+impl Form {
+    fn of(schema: &Value) -> Self {
+        match schema["type"].as_str() {
+            Some("integer") => Self::Integer,
+            Some("array") if schema["items"]["type"] == "integer" => Self::Integers,
+            Some("array") => Self::List,
+            _ => Self::Other,
+        }
+    }
+
+    fn is_list(self) -> bool {
+        matches!(self, Self::Integers | Self::List)
+    }
+
+    /// Whether `value` is written as declared (a range is checked later,
+    /// by the operation).
+    fn admits(self, value: &str) -> bool {
+        let integer = |raw: &str| digits::canonical::<u64>(raw).is_some();
+        match self {
+            Self::Integer => integer(value),
+            Self::Integers => value.split(',').all(integer),
+            Self::List | Self::Other => true,
+        }
+    }
 }
 
 impl RouteTable {
@@ -50,10 +95,22 @@ impl RouteTable {
                     .flatten()
                     .map(|(method, operation)| (method.clone(), query_parameters(operation)))
                     .collect();
+                let segments = segments(path);
+                let integer_segments = declared
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|(_, operation)| parameters(operation, "path"))
+                    .filter(|(_, form)| *form == Form::Integer)
+                    .filter_map(|(name, _)| {
+                        let at = segments.iter().position(|s| *s == format!("{{{name}}}"))?;
+                        Some((at, name))
+                    })
+                    .collect();
                 Path {
-                    segments: segments(path),
+                    segments,
                     allow: methods.join(", ").to_uppercase(),
                     queries,
+                    integer_segments,
                 }
             })
             .collect();
@@ -61,18 +118,22 @@ impl RouteTable {
             segments: segments(path),
             allow: "GET, HEAD".to_owned(),
             queries: BTreeMap::new(),
+            integer_segments: Vec::new(),
         }));
         Self { paths }
     }
 
     fn find(&self, path: &str) -> Option<&Path> {
-        let wanted = segments(path);
+        self.find_segments(&segments(path))
+    }
+
+    fn find_segments(&self, wanted: &[String]) -> Option<&Path> {
         self.paths.iter().find(|template| {
             template.segments.len() == wanted.len()
                 && template
                     .segments
                     .iter()
-                    .zip(&wanted)
+                    .zip(wanted)
                     .all(|(t, w)| t == w || (t.starts_with('{') && !w.is_empty()))
         })
     }
@@ -82,56 +143,78 @@ impl RouteTable {
         self.find(path).map(|found| found.allow.as_str())
     }
 
-    /// What is wrong with the query, if anything: a parameter the
+    /// What is wrong with the parameters, if anything: an integer path
+    /// segment or query value not written as digits, a parameter the
     /// operation does not take, or one that is not a list given twice.
-    pub fn check_query(&self, method: &Method, path: &str, query: &str) -> Option<Problem> {
+    pub fn check(&self, method: &Method, path: &str, query: Option<&str>) -> Option<Problem> {
         let method = if method == Method::HEAD {
             "get"
         } else {
             method.as_str()
         };
-        let taken = self
-            .find(path)
-            .and_then(|found| found.queries.get(&method.to_ascii_lowercase()))?;
+        let sent = segments(path);
+        let found = self.find_segments(&sent)?;
         let mut errors = Vec::new();
-        let mut seen = BTreeMap::new();
-        for (name, _) in form_urlencoded::parse(query.as_bytes()) {
-            let count = seen.entry(name.to_string()).or_insert(0);
-            *count += 1;
-            match taken.get(name.as_ref()) {
-                None if *count == 1 => {
-                    let expected = if taken.is_empty() {
-                        "is not a parameter of this operation, which takes none".to_owned()
-                    } else {
-                        let names: Vec<&str> = taken.keys().map(String::as_str).collect();
-                        format!(
-                            "is not a parameter of this operation; it takes {}",
-                            names.join(", ")
-                        )
-                    };
-                    errors.push(FieldError::new(name, expected));
-                }
-                Some(false) if *count == 2 => {
-                    errors.push(FieldError::new(name, "may be given only once"));
-                }
-                _ => {}
+        for (at, name) in &found.integer_segments {
+            if !sent
+                .get(*at)
+                .is_some_and(|value| Form::Integer.admits(value))
+            {
+                errors.push(FieldError::new(name, expectation(name)));
             }
+        }
+        if let (Some(query), Some(taken)) = (query, found.queries.get(&method.to_ascii_lowercase()))
+        {
+            check_query(taken, query, &mut errors);
         }
         (!errors.is_empty()).then(|| Problem::invalid(errors))
     }
 }
 
-fn query_parameters(operation: &Value) -> BTreeMap<String, bool> {
+fn check_query(taken: &BTreeMap<String, Form>, query: &str, errors: &mut Vec<FieldError>) {
+    let mut seen = BTreeMap::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        let count = seen.entry(name.to_string()).or_insert(0);
+        *count += 1;
+        match taken.get(name.as_ref()) {
+            None if *count == 1 => {
+                let expected = if taken.is_empty() {
+                    "is not a parameter of this operation, which takes none".to_owned()
+                } else {
+                    let names: Vec<&str> = taken.keys().map(String::as_str).collect();
+                    format!(
+                        "is not a parameter of this operation; it takes {}",
+                        names.join(", ")
+                    )
+                };
+                errors.push(FieldError::new(name, expected));
+            }
+            Some(form) if !form.is_list() && *count == 2 => {
+                errors.push(FieldError::new(name, "may be given only once"));
+            }
+            Some(form) if !form.admits(&value) && !errors.iter().any(|e| e.field == name) => {
+                errors.push(FieldError::new(name.as_ref(), expectation(&name)));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn query_parameters(operation: &Value) -> BTreeMap<String, Form> {
+    parameters(operation, "query").collect()
+}
+
+/// The operation's parameters in `place` (`query`, `path`), with their forms.
+fn parameters<'a>(
+    operation: &'a Value,
+    place: &'a str,
+) -> impl Iterator<Item = (String, Form)> + 'a {
     operation["parameters"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|p| p["in"] == "query")
-        .filter_map(|p| {
-            let name = p["name"].as_str()?.to_owned();
-            Some((name, p["schema"]["type"] == "array"))
-        })
-        .collect()
+        .filter(move |p| p["in"] == place)
+        .filter_map(|p| Some((p["name"].as_str()?.to_owned(), Form::of(&p["schema"]))))
 }
 
 fn segments(path: &str) -> Vec<String> {
@@ -165,9 +248,7 @@ impl<E: Endpoint> Endpoint for CheckRoutesEndpoint<E> {
 
     async fn call(&self, req: Request) -> Result<Self::Output> {
         let path = req.uri().path().to_owned();
-        if let Some(query) = req.uri().query()
-            && let Some(problem) = self.table.check_query(req.method(), &path, query)
-        {
+        if let Some(problem) = self.table.check(req.method(), &path, req.uri().query()) {
             return Ok(problem_response(problem));
         }
         let mut response = self.inner.call(req).await?.into_response();
@@ -189,9 +270,9 @@ mod tests {
         "/v1/tasks": {
             "get": {"parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer"}}]},
             "post": {},
-            "delete": {"parameters": [{"name": "ids", "in": "query", "schema": {"type": "array"}}]}
+            "delete": {"parameters": [{"name": "ids", "in": "query", "schema": {"type": "array", "items": {"type": "integer"}}}]}
         },
-        "/v1/tasks/{id}": {"get": {"parameters": [{"name": "id", "in": "path"}]}, "delete": {}},
+        "/v1/tasks/{id}": {"get": {"parameters": [{"name": "id", "in": "path", "schema": {"type": "integer"}}]}, "delete": {}},
         "/v1/tasks/{id}/notifications": {"get": {}}
     }}"#;
 
@@ -214,28 +295,52 @@ mod tests {
         let delete = Method::DELETE;
         assert!(
             table
-                .check_query(&delete, "/v1/tasks", "ids=1,2&ids=3")
+                .check(&delete, "/v1/tasks", Some("ids=1,2&ids=3"))
                 .is_none()
         );
-        let problem = table.check_query(&delete, "/v1/tasks", "id=24").unwrap();
+        let problem = table.check(&delete, "/v1/tasks", Some("id=24")).unwrap();
         assert_eq!(problem.errors[0].field, "id");
         assert!(
             problem.errors[0].message.contains("it takes ids"),
             "{problem:?}"
         );
-        assert!(table.check_query(&delete, "/v1/tasks", "IDS=24").is_some());
+        assert!(table.check(&delete, "/v1/tasks", Some("IDS=24")).is_some());
         assert!(
             table
-                .check_query(&Method::GET, "/v1/tasks", "limit=1&limit=2")
+                .check(&Method::GET, "/v1/tasks", Some("limit=1&limit=2"))
                 .is_some()
         );
         let problem = table
-            .check_query(&Method::POST, "/v1/tasks", "x=1")
+            .check(&Method::POST, "/v1/tasks", Some("x=1"))
             .unwrap();
         assert!(
             problem.errors[0].message.contains("takes none"),
             "{problem:?}"
         );
-        assert!(table.check_query(&Method::GET, "/v1/tasks/7", "").is_none());
+        assert!(table.check(&Method::GET, "/v1/tasks/7", Some("")).is_none());
+    }
+    #[test]
+    fn integers_in_the_query_or_the_path_are_digits_only() {
+        let table = RouteTable::from_spec(SPEC);
+        let (get, delete) = (Method::GET, Method::DELETE);
+        for query in ["limit=+5", "limit=05", "limit=5.0", "limit=-1", "limit= 5"] {
+            let problem = table.check(&get, "/v1/tasks", Some(query)).unwrap();
+            assert_eq!(problem.errors[0].field, "limit", "{query}");
+        }
+        assert!(table.check(&get, "/v1/tasks", Some("limit=0")).is_none());
+        for query in ["ids=1,+2", "ids=1&ids=02", "ids=", "ids=1,,2"] {
+            let problem = table.check(&delete, "/v1/tasks", Some(query)).unwrap();
+            assert_eq!(problem.errors[0].field, "ids", "{query}");
+        }
+        assert!(
+            table
+                .check(&delete, "/v1/tasks", Some("ids=1,20&ids=3"))
+                .is_none()
+        );
+        for path in ["/v1/tasks/+7", "/v1/tasks/07", "/v1/tasks/%2B7"] {
+            let problem = table.check(&get, path, None).unwrap();
+            assert_eq!(problem.errors[0].field, "id", "{path}");
+        }
+        assert!(table.check(&get, "/v1/tasks/7", None).is_none());
     }
 }

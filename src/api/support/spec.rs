@@ -14,6 +14,7 @@ const CLOSED_SCHEMAS: &[&str] = &[
     "TaskPatch",
     "TaskReplacement",
     "TaskReplacements",
+    "TaskUpdate",
 ];
 
 const STREAM: &str = "/v1/notifications/stream";
