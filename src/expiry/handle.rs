@@ -19,6 +19,8 @@ struct Shared {
     /// Wakes the tick loop early, so that a warning already due is produced
     /// at once instead of at the next tick.
     changed: Notify,
+    /// Asks for the cache to be reloaded from the database now.
+    reload: Notify,
 }
 
 impl ExpiryHandle {
@@ -42,8 +44,12 @@ impl ExpiryHandle {
         self.cache().remove(id);
     }
 
+    /// Every task was deleted. A task created while the delete ran may
+    /// have survived it, and been saved here before the cache was cleared:
+    /// the database is read again at once instead of at the next reconcile.
     pub fn all_removed(&self) {
         self.cache().clear();
+        self.shared.reload.notify_one();
     }
 
     /// The cache, for the tick loop. A panic while holding the lock cannot
@@ -59,5 +65,9 @@ impl ExpiryHandle {
 
     pub(super) async fn changed(&self) {
         self.shared.changed.notified().await;
+    }
+
+    pub(super) async fn reload_wanted(&self) {
+        self.shared.reload.notified().await;
     }
 }

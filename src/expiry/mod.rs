@@ -113,6 +113,27 @@ impl ExpiryService {
             ticker.run(ticker_stop).await;
         });
 
+        // A delete of every task asks for the changes of the last minute to
+        // be read again (see `ExpiryHandle::all_removed`).
+        let reloader = reconciler.clone();
+        let reload_handle = self.handle.clone();
+        let mut reload_stop = stopped.clone();
+        tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    () = reload_handle.reload_wanted() => {}
+                    _ = reload_stop.changed() => break,
+                }
+                if let Err(err) = reloader.reconcile().await {
+                    tracing::warn!(
+                        error = %DisplayChain(&err),
+                        "cannot reload the expiry cache after a delete of every task; \
+                         the reconcile job tries again"
+                    );
+                }
+            }
+        });
+
         if let Some(webhook) = &self.settings.webhook {
             let sender = webhook::WebhookSender::new(
                 self.store.clone(),

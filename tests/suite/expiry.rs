@@ -22,6 +22,7 @@ crate::on_both_backends!(
     changing_the_expiry_rearms_the_warning,
     clearing_the_expiry_or_deleting_the_task_disarms_it,
     deleting_all_tasks_disarms_them,
+    a_task_created_while_every_task_is_deleted_is_still_warned,
     a_restart_does_not_warn_twice,
     a_warning_missed_while_down_comes_late_after_a_restart,
     stream_subscribers_receive_each_new_warning,
@@ -68,6 +69,54 @@ async fn wait_for_warnings(app: &TestApp, task_id: &Value, count: usize) -> Vec<
         },
     )
     .await
+}
+
+/// A create that commits while `DELETE /v1/tasks?all=true` runs may be
+/// saved to the cache before the delete clears it, and still survive the
+/// delete in the database. It is armed at once all the same, not left to
+/// the reconcile job (here once a year, so it never runs).
+async fn a_task_created_while_every_task_is_deleted_is_still_warned(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            "--warn-before",
+            "1h",
+            "--tick-interval",
+            "100ms",
+            "--reconcile-schedule",
+            "0 0 0 1 1 *",
+        ],
+    )
+    .await;
+    let mut survivors = 0;
+    for round in 0..20u64 {
+        // Creates before, across and after the delete.
+        let creates = (0..12u64).map(|n| {
+            let app = &app;
+            async move {
+                tokio::time::sleep(Duration::from_micros(n * 250)).await;
+                let expiry = from_now(600.0);
+                app.create_task(json!({"title": format!("racer {round}.{n}"), "expiry_dt": expiry}))
+                    .await
+            }
+        });
+        let (created, deleted) = tokio::join!(
+            futures_util::future::join_all(creates),
+            app.delete("/v1/tasks?all=true")
+        );
+        assert_eq!(deleted.status(), 200);
+        for task in created {
+            if app.get(&format!("/v1/tasks/{}", task["id"])).await.status() == 200 {
+                survivors += 1;
+                let warned = wait_for_warnings(&app, &task["id"], 1).await;
+                assert_eq!(warned[0]["kind"], "expiring", "{warned:?}");
+            }
+        }
+    }
+    assert!(
+        survivors > 0,
+        "no create outlived a delete; nothing was tested"
+    );
 }
 
 async fn a_warning_comes_once_when_the_window_opens_and_not_before(backend: Backend) {
