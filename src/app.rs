@@ -91,6 +91,7 @@ impl App {
                 access_log: config.access_log,
                 max_in_flight: config.max_in_flight as usize,
                 request_timeout: config.request_timeout,
+                body_read_timeout: config.body_read_timeout,
             },
             server: ServerSettings {
                 max_connections: config.max_connections as usize,

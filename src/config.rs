@@ -110,13 +110,17 @@ pub struct Config {
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
 
-    /// Requests handled at once (the event streams' and the health check's aside); beyond it, 503.
+    /// Requests handled at once (the event streams' and the health check's aside; a request counts once its body has arrived); beyond it, 503.
     #[arg(long, env = "MAX_IN_FLIGHT", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_in_flight: u32,
 
-    /// How long one request may take, body included, to its response head; then 503.
+    /// How long one request may take, from its received body to its response head; then 503.
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = positive_duration)]
     pub request_timeout: Duration,
+
+    /// How long a client may take to send a request's body, once its head is in; then 408.
+    #[arg(long, env = "BODY_READ_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
+    pub body_read_timeout: Duration,
 
     /// How long a client may take to send a request's head, and may leave a keep-alive connection idle.
     #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = positive_duration)]

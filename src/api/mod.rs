@@ -84,8 +84,11 @@ pub struct HttpSettings {
     pub access_log: bool,
     /// Requests handled at once; more get a fast 503.
     pub max_in_flight: usize,
-    /// How long one request may take to its response head.
+    /// How long one request may take, from its received body to its
+    /// response head.
     pub request_timeout: Duration,
+    /// How long a request's body may take to arrive.
+    pub body_read_timeout: Duration,
 }
 
 #[derive(Tags)]
@@ -174,7 +177,6 @@ pub fn routes(state: ApiState, settings: HttpSettings) -> impl Endpoint {
             "/",
             get(make_sync(|_| Redirect::see_other("/docs").into_response())),
         )
-        .with(support::body_limit::BodyLimit)
         .catch_all_error(support::parse_errors::catch_all)
         .with(support::routes::CheckRoutes(table))
         .with(auth::RequireToken::new(settings.api_token.as_ref()))
@@ -183,6 +185,12 @@ pub fn routes(state: ApiState, settings: HttpSettings) -> impl Endpoint {
             settings.max_in_flight,
             settings.request_timeout,
             state.metrics.http.clone(),
+        ))
+        // Outside the limit on requests in flight: a body is received
+        // before its request takes a place.
+        .with(support::body_limit::BodyLimit::new(
+            settings.max_in_flight,
+            settings.body_read_timeout,
         ))
         .with(observe::RecordRequests(observed))
         .with(CatchPanic::new().with_handler(|_| problem::Problem::internal().into_response()));

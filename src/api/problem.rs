@@ -124,7 +124,9 @@ impl ProblemKind {
                 "The task is no longer at a version `If-Match` names; nothing was changed"
             }
             Self::Conflict => "The database refused the change; nothing was changed",
-            Self::PayloadTooLarge => "The request body is over 1 MiB",
+            Self::PayloadTooLarge => {
+                "The request body is over 1 MiB (over 4 MiB for a bulk `PUT /v1/tasks`)"
+            }
             Self::UnsupportedMediaType => {
                 "The body is not of a media type this operation takes, or is encoded \
                  (Content-Encoding)"

@@ -9,12 +9,18 @@
 //! `content-length: 0` (every answer of this service's own with those
 //! statuses has a problem body). hyper writes a head in one buffer, as
 //! vectored writes are declined here.
+//!
+//! A client that opens with the HTTP/2 preface (prior knowledge) would be
+//! closed by hyper without an answer; [`refuse_http2`] answers it first.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
 
 const STATUSES: [(&[u8], &str, &str); 3] = [
     (
@@ -39,6 +45,9 @@ pub struct ProblemBodies<IO> {
     /// A replacement being written: the bytes, how far, and how many bytes
     /// of the original write it stands for.
     pending: Option<(Vec<u8>, usize, usize)>,
+    /// Whether a line end was read since the last answer was written: if
+    /// not, the request line itself is still coming.
+    line_ended: bool,
 }
 
 impl<IO> ProblemBodies<IO> {
@@ -46,9 +55,16 @@ impl<IO> ProblemBodies<IO> {
         Self {
             inner,
             pending: None,
+            line_ended: false,
         }
     }
 }
+
+/// hyper answers 431 when a request head fills its read buffer (about
+/// 400 KiB), even when it is the request line that did: its own 414 comes
+/// only for a URI that fits in the buffer. A head whose first line has not
+/// ended is a URI too long.
+const URI_TOO_LONG_431: &[u8] = b"HTTP/1.1 414 ";
 
 /// The answer to write instead of `head`, if `head` is one of hyper's own
 /// empty error answers.
@@ -84,13 +100,68 @@ pub fn replacement(head: &[u8]) -> Option<Vec<u8>> {
     )
 }
 
+/// What an HTTP/2 client with prior knowledge sends first.
+const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n";
+
+/// Answers a client that starts with the HTTP/2 preface with an HTTP/1.1
+/// 505 problem. Says whether the connection is done with: answered so, or
+/// silent (or closed) for `wait`, as hyper would close it for a head not
+/// sent in time.
+pub async fn refuse_http2(stream: &mut TcpStream, wait: Duration) -> bool {
+    let mut first = [0u8; HTTP2_PREFACE.len()];
+    let peeked = tokio::time::timeout(wait, async {
+        loop {
+            let n = stream.peek(&mut first).await.unwrap_or(0);
+            // Decided once the bytes differ from the preface, or all match.
+            if n == 0 || n == first.len() || !HTTP2_PREFACE.starts_with(&first[..n]) {
+                return n;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    match peeked {
+        Err(_) | Ok(0) => return true,
+        Ok(n) if n < HTTP2_PREFACE.len() || first != HTTP2_PREFACE => return false,
+        Ok(_) => {}
+    }
+    let body = serde_json::json!({
+        "type": "urn:taskman:problem:http-version-not-supported",
+        "title": "HTTP Version Not Supported",
+        "status": 505,
+        "detail": "this server speaks HTTP/1.1 only; send HTTP/1.1 requests (no HTTP/2 prior knowledge)",
+        "errors": [],
+    })
+    .to_string();
+    let answer = format!(
+        "HTTP/1.1 505 HTTP Version Not Supported\r\ncontent-type: application/problem+json\r\n\
+         connection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let _ = stream.write_all(answer.as_bytes()).await;
+        let _ = stream.shutdown().await;
+        // Closing with the client's frames unread would reset the
+        // connection and could discard the answer before it is read.
+        let mut buffer = [0u8; 2048];
+        while matches!(stream.read(&mut buffer).await, Ok(n) if n > 0) {}
+    })
+    .await;
+    true
+}
+
 impl<IO: AsyncRead + Unpin> AsyncRead for ProblemBodies<IO> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let read = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled()[before..].contains(&b'\n') {
+            self.line_ended = true;
+        }
+        read
     }
 }
 
@@ -101,7 +172,15 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for ProblemBodies<IO> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         if self.pending.is_none() {
-            match replacement(buf) {
+            let too_long;
+            let head = if !self.line_ended && buf.starts_with(b"HTTP/1.1 431 ") {
+                too_long = [URI_TOO_LONG_431, &buf[URI_TOO_LONG_431.len()..]].concat();
+                &too_long[..]
+            } else {
+                buf
+            };
+            self.line_ended = false;
+            match replacement(head) {
                 Some(bytes) => self.pending = Some((bytes, 0, buf.len())),
                 None => return Pin::new(&mut self.inner).poll_write(cx, buf),
             }

@@ -8,7 +8,9 @@
 //! - a cap on open connections, beyond which a connection gets a fixed 503
 //!   problem and is closed;
 //! - hyper's own error answers (400, 414, 431) given a problem body like
-//!   every other error (`hyper_errors.rs`);
+//!   every other error, and a 505 problem for a client that speaks HTTP/2
+//!   without asking, which hyper would close without a word
+//!   (`hyper_errors.rs`);
 //! - graceful shutdown: stop accepting, let requests in flight finish for
 //!   a while, then drop what is left.
 
@@ -133,6 +135,14 @@ async fn serve_connection(
     mut closing: watch::Receiver<bool>,
     _open: OpenConnection,
 ) {
+    let mut stream = stream;
+    tokio::select! {
+        done = hyper_errors::refuse_http2(&mut stream, header_read_timeout) => if done {
+            return;
+        },
+        // Not a request begun: nothing to finish.
+        _ = closing.wait_for(|closing| *closing) => return,
+    }
     let service = hyper::service::service_fn(move |request: poem::http::Request<Incoming>| {
         let endpoint = endpoint.clone();
         async move {

@@ -6,8 +6,17 @@
 //! request. Here a connection a request is done with waits, as it is, for
 //! the next request; only one idle for longer than [`HOT_FOR`] goes back to
 //! sqlx's pool (which checks it then, and pings it again before handing it
-//! out). A connection in doubt (an error left it in an unknown state, or the
-//! deadline cut a call off) is closed, never kept.
+//! out).
+//!
+//! A lease is closed when dropped unless the call that held it finished and
+//! said so ([`Lease::keep`]). A call can end without finishing: an error
+//! left the connection in an unknown state, the deadline cut it off, or its
+//! client went away and the request's future was dropped mid-query. In the
+//! last case sqlx's MySQL driver may have read a packet's header but not
+//! its body; the connection's next statement then reads the rest as a
+//! header and waits, until the deadline, for bytes that never come. Only
+//! the code that saw the call through knows the connection is clean, so
+//! keeping it is the exception that has to be asked for.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Mutex;
@@ -75,7 +84,6 @@ impl<DB: Database> Connections<DB> {
         Lease {
             conn: Some(conn),
             from: self,
-            in_doubt: false,
         }
     }
 
@@ -106,18 +114,20 @@ impl<DB: Database> Connections<DB> {
     }
 }
 
-/// A connection in use; set aside for the next request when dropped,
-/// unless [`Lease::close`] was called.
+/// A connection in use: set aside for the next request by [`Lease::keep`],
+/// closed when dropped without it.
 pub struct Lease<'a, DB: Database> {
     conn: Option<PoolConnection<DB>>,
     from: &'a Connections<DB>,
-    in_doubt: bool,
 }
 
 impl<DB: Database> Lease<'_, DB> {
-    /// Closes the connection instead of keeping it: its state is unknown.
-    pub fn close(&mut self) {
-        self.in_doubt = true;
+    /// Sets the connection aside for the next request: the call that held
+    /// it ran to its end and left no statement or transaction open.
+    pub fn keep(mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.from.set_aside(conn);
+        }
     }
 }
 
@@ -140,14 +150,11 @@ impl<DB: Database> DerefMut for Lease<'_, DB> {
 }
 
 impl<DB: Database> Drop for Lease<'_, DB> {
+    /// Not kept: closed, not given back to sqlx's pool (whose check on
+    /// return would itself wait on a connection in an unknown state).
     fn drop(&mut self) {
-        let Some(mut conn) = self.conn.take() else {
-            return;
-        };
-        if self.in_doubt {
+        if let Some(mut conn) = self.conn.take() {
             conn.close_on_drop();
-        } else {
-            self.from.set_aside(conn);
         }
     }
 }

@@ -6,8 +6,10 @@
 //! - A lock conflict (deadlock, lock wait timeout, busy) reruns the whole
 //!   transaction, a few times, with jittered backoff; reads also rerun on a
 //!   fresh connection when theirs was lost.
-//! - A connection whose state is unknown (a failed commit or rollback, a
-//!   call cut off by the deadline) is closed, never handed out again.
+//! - A connection is kept for the next call only when its call ran to the
+//!   end in a known state; one whose state is unknown (a failed commit or
+//!   rollback, a call cut off by the deadline or by its client going away)
+//!   is closed, never handed out again.
 //! - A write that fails because the database cannot write marks the store
 //!   degraded until a write succeeds again; health checks then probe.
 
@@ -123,19 +125,27 @@ impl<D: Dialect> SqlStore<D> {
             attempt += 1;
             let mut conn = self.acquire(&self.reader, deadline).await?;
             let failure = match tokio::time::timeout_at(deadline, op(&mut conn)).await {
-                Err(_) => {
-                    conn.close();
-                    return Err(self.timed_out());
+                // Dropping the lease closes the connection, cut off mid-call.
+                Err(_) => return Err(self.timed_out()),
+                Ok(Ok(value)) => {
+                    conn.keep();
+                    return Ok(value);
                 }
-                Ok(Ok(value)) => return Ok(value),
-                Ok(Err(Failure::Refused(err))) => return Err(err),
+                Ok(Err(Failure::Refused(err))) => {
+                    conn.keep();
+                    return Err(err);
+                }
                 Ok(Err(Failure::Sql(err))) => err,
             };
             let class = ErrorClass::of(&failure, D::CODES);
+            // Given back before any wait for another attempt. The database
+            // answered with an error unless the connection was lost: the
+            // statement is over, the connection clean.
             if class == ErrorClass::ConnectionLost {
-                conn.close();
+                drop(conn);
+            } else {
+                conn.keep();
             }
-            drop(conn);
             if !self.retry(class, attempt, deadline).await {
                 return Err(settle(failure, D::CODES));
             }
@@ -173,16 +183,14 @@ impl<D: Dialect> SqlStore<D> {
             let mut conn = self.acquire(connections, deadline).await?;
             let outcome = tokio::time::timeout_at(deadline, in_transaction::<D, T>(&mut conn, &op));
             let (result, reusable) = match outcome.await {
-                Err(_) => {
-                    conn.close();
-                    return Err(StoreError::unavailable(Unavailable::TimedOut, None));
-                }
+                Err(_) => return Err(StoreError::unavailable(Unavailable::TimedOut, None)),
                 Ok(done) => done,
             };
-            if !reusable {
-                conn.close();
+            if reusable {
+                conn.keep();
+            } else {
+                drop(conn);
             }
-            drop(conn);
             match result {
                 Ok(value) => return Ok(value),
                 Err(TxFailure::Refused(err)) => return Err(err),

@@ -259,3 +259,73 @@ async fn swagger_ui_and_the_spec_are_served_compressed() {
         assert_eq!(header(&response, "content-encoding"), "gzip", "{path}");
     }
 }
+
+/// The documented 1,000-item limit of a bulk replace is reachable with
+/// full-size items: 255-character titles, 1,000-byte descriptions and an
+/// expiry (about 1.4 MB); a body over 4 MiB still gets 413.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_replace_of_a_thousand_full_size_tasks_fits() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut ids = Vec::new();
+    for batch in 0..10 {
+        let creates = (0..100).map(|i| app.create_task(json!({"title": format!("t{batch}-{i}")})));
+        for task in futures_util::future::join_all(creates).await {
+            ids.push(task["id"].clone());
+        }
+    }
+    assert_eq!(ids.len(), 1000);
+    let items: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            json!({
+                "id": id,
+                "title": "t".repeat(255),
+                "description": "d".repeat(1000),
+                "expiry_dt": "2099-12-31T23:59:59.999999+00:00",
+            })
+        })
+        .collect();
+    let body = json!({ "tasks": items });
+    assert!(body.to_string().len() > 1024 * 1024, "over the old 1 MiB");
+    let replaced = json_body(app.put_json("/v1/tasks", &body).await, 200).await;
+    assert_eq!(replaced["tasks"].as_array().expect("tasks").len(), 1000);
+
+    let too_large = app
+        .client
+        .put(app.url("/v1/tasks"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 4 * 1024 * 1024 + 1])
+        .send()
+        .await
+        .expect("request sent");
+    problem_body(too_large, 413).await;
+}
+
+/// A request line too long for the server's read buffer (1 MB of query
+/// string) is a 414 problem, as a shorter over-long one is, not a 431.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_megabyte_query_string_is_a_uri_too_long() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let query = "a".repeat(1024 * 1024);
+    let answer = raw_exchange(
+        &app,
+        format!("GET /v1/tasks?q={query} HTTP/1.1\r\nHost: t\r\n\r\n").into_bytes(),
+    )
+    .await;
+    assert_raw_problem(&answer, 414);
+    json_body(app.get("/v1/health").await, 200).await;
+}
+
+/// A client that speaks HTTP/2 without asking (prior knowledge) gets an
+/// HTTP/1.1 505 problem that says so, not a silently closed connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_prior_knowledge_client_is_told_http1_only() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut request = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    // An empty SETTINGS frame, as an HTTP/2 client sends next.
+    request.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    let answer = raw_exchange(&app, request).await;
+    assert_raw_problem(&answer, 505);
+    assert!(answer.contains("HTTP/1.1 only"), "{answer}");
+    json_body(app.get("/v1/health").await, 200).await;
+}

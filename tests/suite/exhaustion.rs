@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use serde_json::json;
+use sqlx::{Connection, Executor, SqliteConnection};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -234,36 +235,50 @@ async fn a_refused_connection_is_answered_after_its_request() {
 
 /// Beyond `--max-in-flight`, a request is answered 503 `overloaded` with
 /// `Retry-After` at once instead of queueing; a request past
-/// `--request-timeout` (here: a client dribbling its body) gets a problem,
-/// not a hang; the health check is exempt from the limit.
+/// `--request-timeout` (here: a write waiting for a database locked by
+/// another program) gets a problem, not a hang; the health check is exempt
+/// from the limit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_beyond_the_limits_get_a_fast_503() {
     let app = spawn_app_with(
         Backend::Sqlite,
-        &["--max-in-flight", "2", "--request-timeout", "20s"],
+        &[
+            "--max-in-flight",
+            "2",
+            "--request-timeout",
+            "10s",
+            "--db-timeout",
+            "60s",
+        ],
     )
     .await;
     let task = app.create_task(json!({"title": "t"})).await;
     let task_path = format!("/v1/tasks/{}", task["id"]);
-    let target = host_port(&app.address);
+    let mut lock = SqliteConnection::connect(app.database.url())
+        .await
+        .expect("connect");
+    lock.execute("BEGIN IMMEDIATE")
+        .await
+        .expect("the write lock");
 
-    // Two requests that hold their place, the head and half the body, for
-    // the 20 s of the request time limit. A probe that comes before one of
-    // them has been taken in can take its place (it is then shed itself,
-    // and answered at once): such a one is replaced, until a probe finds
-    // both places taken.
-    let dribble = || async {
-        let mut stream = TcpStream::connect(&target).await.expect("connect");
-        stream
-            .write_all(
-                b"POST /v1/tasks HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
-                  Content-Length: 40\r\n\r\n{\"title\": ",
-            )
-            .await
-            .expect("half a request");
-        stream
+    // Two writes that hold their place, waiting for the lock, for the 10 s
+    // of the request time limit. A probe that comes before one of them has
+    // been taken in can take its place (it is then shed itself, and
+    // answered at once): such a one is replaced, until a probe finds both
+    // places taken.
+    let hold = || {
+        let (client, url) = (app.client.clone(), app.url("/v1/tasks"));
+        tokio::spawn(async move {
+            let response = client
+                .post(url)
+                .json(&json!({"title": "waits"}))
+                .send()
+                .await
+                .expect("request sent");
+            (response.status(), response.text().await.unwrap_or_default())
+        })
     };
-    let mut dribblers = vec![dribble().await, dribble().await];
+    let mut holders = vec![hold(), hold()];
     let deadline = tokio::time::Instant::now() + WAIT;
     let shed = loop {
         assert!(
@@ -277,14 +292,9 @@ async fn requests_beyond_the_limits_get_a_fast_503() {
         if detail.contains("requests in flight") {
             break (retry_after, problem);
         }
-        for dribbler in dribblers.iter_mut() {
-            let mut byte = [0u8; 1];
-            let answered =
-                tokio::time::timeout(Duration::from_millis(10), dribbler.peek(&mut byte))
-                    .await
-                    .is_ok();
-            if answered {
-                *dribbler = dribble().await;
+        for holder in holders.iter_mut() {
+            if holder.is_finished() {
+                *holder = hold();
             }
         }
     };
@@ -297,10 +307,91 @@ async fn requests_beyond_the_limits_get_a_fast_503() {
     );
     json_body(app.get("/v1/health").await, 200).await;
 
-    for mut dribbler in dribblers {
-        let said = read_until_closed(&mut dribbler).await;
-        assert!(said.starts_with("HTTP/1.1 503"), "{said}");
+    for holder in holders {
+        let (status, said) = holder.await.expect("holder");
+        assert_eq!(status, 503, "{said}");
         assert!(said.contains("the request took too long"), "{said}");
     }
+    lock.execute("ROLLBACK").await.expect("unlock");
     json_body(app.get(&task_path).await, 200).await;
+    app.create_task(json!({"title": "after"})).await;
+}
+
+/// Starts a POST whose body then arrives a byte every half second; returns
+/// once the server has begun to read the body (its `100 Continue`).
+async fn dribble_a_body(target: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(target).await.expect("connect");
+    stream
+        .write_all(
+            b"POST /v1/tasks HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+              Expect: 100-continue\r\nContent-Length: 40\r\n\r\n",
+        )
+        .await
+        .expect("a request head");
+    let mut said = Vec::new();
+    let mut buffer = [0u8; 1024];
+    while !said.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tokio::time::timeout(WAIT, stream.read(&mut buffer))
+            .await
+            .expect("an answer to the head")
+            .expect("read");
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&said));
+        said.extend_from_slice(&buffer[..n]);
+    }
+    assert!(
+        said.starts_with(b"HTTP/1.1 100"),
+        "the body is asked for, not refused: {}",
+        String::from_utf8_lossy(&said)
+    );
+    stream
+}
+
+/// Bodies that arrive a byte at a time take no place among the requests in
+/// flight: with more of them than `--max-in-flight`, a GET and a whole POST
+/// are answered at once, and each slow body gets a 408 problem after
+/// `--body-read-timeout`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_bodies_do_not_starve_other_requests() {
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &["--max-in-flight", "8", "--body-read-timeout", "10s"],
+    )
+    .await;
+    let task = app.create_task(json!({"title": "t"})).await;
+    let target = host_port(&app.address);
+
+    let mut dribblers = Vec::new();
+    for _ in 0..10 {
+        let mut stream = dribble_a_body(&target).await;
+        dribblers.push(tokio::spawn(async move {
+            for byte in b"{\"title\": \"slow\"" {
+                if stream.write_all(&[*byte]).await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            read_until_closed(&mut stream).await
+        }));
+    }
+
+    let started = tokio::time::Instant::now();
+    json_body(app.get(&format!("/v1/tasks/{}", task["id"])).await, 200).await;
+    app.create_task(json!({"title": "fast"})).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "answered at once, not after the slow bodies: {:?}",
+        started.elapsed()
+    );
+
+    for dribbler in dribblers {
+        let said = dribbler.await.expect("dribbler");
+        assert!(said.starts_with("HTTP/1.1 408"), "{said}");
+        let lower = said.to_ascii_lowercase();
+        assert!(
+            lower.contains("content-type: application/problem+json"),
+            "{said}"
+        );
+        assert!(said.contains("\"status\":408"), "{said}");
+    }
+    json_body(app.get("/v1/tasks").await, 200).await;
 }

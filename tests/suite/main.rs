@@ -7,6 +7,7 @@ mod adopt;
 mod auth;
 mod bad_input;
 mod compat;
+mod cut_off;
 mod data_safety;
 mod edges;
 mod etag;
