@@ -27,7 +27,8 @@ fn args() -> Vec<String> {
     .to_vec()
 }
 
-/// The original's table, exactly (MySQL, database `task_man`).
+/// The original's table, exactly (MySQL, database `task_man`), in the
+/// original's collation.
 const ORIGINAL_TABLE: &str = "CREATE TABLE task (
     id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
     title VARCHAR(50) NULL,
@@ -35,7 +36,25 @@ const ORIGINAL_TABLE: &str = "CREATE TABLE task (
     expiry_dt DATETIME(6) NULL,
     create_dt DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
     update_dt DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)
-)";
+) DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_general_ci";
+
+/// A fresh database holding the original's empty table, and a connection
+/// to it as the original's clients had one.
+pub(crate) async fn original_database() -> (TestDatabase, MySqlConnection) {
+    let database = TestDatabase::create(Backend::MySql).await;
+    let mut sql = MySqlConnection::connect(database.url())
+        .await
+        .expect("connect");
+    // What the original's clients wrote: naive datetimes (UTC on its
+    // servers), under whatever sql_mode they had; a lax one lets zero dates in.
+    sql.execute("SET SESSION time_zone = '+00:00', sql_mode = ''")
+        .await
+        .expect("session");
+    sql.execute(ORIGINAL_TABLE)
+        .await
+        .expect("the original's table");
+    (database, sql)
+}
 
 async fn get(client: &reqwest::Client, address: &str, path: &str) -> reqwest::Response {
     client
@@ -113,18 +132,7 @@ async fn schema(conn: &mut MySqlConnection) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_original_database_is_adopted_served_and_warned() {
-    let database = TestDatabase::create(Backend::MySql).await;
-    let mut sql = MySqlConnection::connect(database.url())
-        .await
-        .expect("connect");
-    // What the original's clients wrote: naive datetimes (UTC on its
-    // servers), under whatever sql_mode they had; a lax one lets zero dates in.
-    sql.execute("SET SESSION time_zone = '+00:00', sql_mode = ''")
-        .await
-        .expect("session");
-    sql.execute(ORIGINAL_TABLE)
-        .await
-        .expect("the original's table");
+    let (database, mut sql) = original_database().await;
     let untitled = insert_id(
         &mut sql,
         "INSERT INTO task (title, description) VALUES (NULL, 'no title')",

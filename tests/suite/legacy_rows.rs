@@ -7,34 +7,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor, MySqlConnection, SqliteConnection};
+use sqlx::{Connection, MySqlConnection, SqliteConnection};
 
+use crate::adopt::original_database;
 use crate::common::{Backend, TestDatabase, json_body, start};
-
-/// The original's table (see `adopt.rs`), under a lax `sql_mode` so that a
-/// zero date gets in, as it did on the original's servers.
-async fn original_database() -> (TestDatabase, MySqlConnection) {
-    let database = TestDatabase::create(Backend::MySql).await;
-    let mut sql = MySqlConnection::connect(database.url())
-        .await
-        .expect("connect");
-    sql.execute("SET SESSION time_zone = '+00:00', sql_mode = ''")
-        .await
-        .expect("session");
-    sql.execute(
-        "CREATE TABLE task (
-            id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
-            title VARCHAR(50) NULL,
-            description TEXT NULL,
-            expiry_dt DATETIME(6) NULL,
-            create_dt DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
-            update_dt DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)
-        ) DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_general_ci",
-    )
-    .await
-    .expect("the original's table");
-    (database, sql)
-}
 
 async fn insert(sql: &mut MySqlConnection, statement: &str) -> i64 {
     sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
