@@ -61,8 +61,14 @@ fn classify_number(number: u16, kind: sqlx::error::ErrorKind) -> ErrorClass {
         1205 | 1213 => ErrorClass::Transient,
         // Disk full, table full, read-only server, read-only transaction.
         1021 | 1114 | 1290 | 1792 | 1836 => ErrorClass::CannotWrite,
-        // Server shutting down, connection killed.
-        1053 | 1927 => ErrorClass::ConnectionLost,
+        // Not there for us, and nothing happened: a Galera node not yet
+        // synced (1047 "WSREP has not yet prepared node for application
+        // use"), the server shutting down, the connection killed, too many
+        // connections, a network error or time-out on the server's side
+        // of the connection, a session the server dropped for inactivity.
+        1047 | 1053 | 1927 | 1040 | 1158 | 1159 | 1160 | 1161 | 4031 => ErrorClass::ConnectionLost,
+        // The statement was stopped (KILL QUERY, or a server going down).
+        1317 => ErrorClass::TimedOut,
         // The statement ran past the session's time limit (MySQL, MariaDB).
         3024 | 1969 => ErrorClass::TimedOut,
         // Data too long, out of range, bad string for the column's charset.
@@ -180,6 +186,14 @@ mod tests {
         assert_eq!(classify_number(1205, K::Other), ErrorClass::Transient);
         assert_eq!(classify_number(1290, K::Other), ErrorClass::CannotWrite);
         assert_eq!(classify_number(1969, K::Other), ErrorClass::TimedOut);
+        assert_eq!(classify_number(1317, K::Other), ErrorClass::TimedOut);
+        for not_there in [1047, 1053, 1927, 1040, 1158, 1159, 1160, 1161, 4031] {
+            assert_eq!(
+                classify_number(not_there, K::Other),
+                ErrorClass::ConnectionLost,
+                "{not_there}"
+            );
+        }
         assert_eq!(
             classify_number(1062, K::UniqueViolation),
             ErrorClass::Constraint

@@ -109,7 +109,13 @@ where
     <D::Db as Database>::Arguments: IntoArguments<D::Db>,
 {
     async fn health(&self) -> DatabaseHealth {
-        let probe: Op<D::Db, ()> = Arc::new(|conn| {
+        let read: Op<D::Db, ()> = Arc::new(|conn| {
+            Box::pin(async move {
+                sqlx::query(sql::PROBE_READ).execute(&mut *conn).await?;
+                Ok(())
+            })
+        });
+        let write: Op<D::Db, ()> = Arc::new(|conn| {
             Box::pin(async move {
                 sqlx::query(sql::PROBE_WRITE)
                     .bind(D::Time::encode(Timestamp::now()))
@@ -118,7 +124,7 @@ where
                 Ok(())
             })
         });
-        self.check_health(probe).await
+        self.check_health(read, write).await
     }
 
     fn stats(&self) -> StoreStats {

@@ -46,6 +46,9 @@ pub const RECORD_IDEMPOTENT_TASK: &str = "UPDATE idempotency_key SET task_id = ?
 pub const DELETE_IDEMPOTENCY_KEY: &str = "DELETE FROM idempotency_key WHERE idem_key = ?";
 pub const PURGE_IDEMPOTENCY_KEYS: &str = "DELETE FROM idempotency_key WHERE expires_at < ?";
 
+/// The cheapest real read of a table (a ping does not touch one).
+pub const PROBE_READ: &str = "SELECT id FROM write_probe WHERE id = 1";
+
 /// The cheapest real write: it must reach the disk, so it changes a row.
 pub const PROBE_WRITE: &str = "UPDATE write_probe SET probed_at = ? WHERE id = 1";
 

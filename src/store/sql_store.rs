@@ -235,22 +235,22 @@ impl<D: Dialect> SqlStore<D> {
         true
     }
 
-    /// Reachable? And, when the last write failed for want of a writable
-    /// database, able to write again?
-    pub(super) async fn check_health(&self, probe: Op<D::Db, ()>) -> DatabaseHealth {
-        let ping: Op<D::Db, ()> = Arc::new(|conn| {
-            Box::pin(async move {
-                conn.ping().await?;
-                Ok(())
-            })
-        });
-        if self.read(ping).await.is_err() {
+    /// Answering queries? And, when the last write failed for want of a
+    /// writable database, able to write again? `read` is a real query, not a
+    /// ping: a MariaDB Galera node that is not yet synced answers pings but
+    /// refuses every statement (1047), and health must fail where requests do.
+    pub(super) async fn check_health(
+        &self,
+        read: Op<D::Db, ()>,
+        write: Op<D::Db, ()>,
+    ) -> DatabaseHealth {
+        if self.read(read).await.is_err() {
             return DatabaseHealth::Unavailable;
         }
         if !self.cannot_write.load(Ordering::Relaxed) {
             return DatabaseHealth::Ok;
         }
-        match self.write(probe).await {
+        match self.write(write).await {
             Ok(()) => DatabaseHealth::Ok,
             Err(_) => DatabaseHealth::Degraded,
         }

@@ -1,15 +1,48 @@
 //! `/v1/health` tells whether the database is reachable.
 
 use serde_json::json;
+use sqlx::{Connection, MySqlConnection, SqliteConnection};
 
 use crate::common::{Backend, TcpProxy, TestDatabase, json_body, start};
 
-crate::on_both_backends!(health_is_ok_with_the_database_up);
+crate::on_both_backends!(
+    health_is_ok_with_the_database_up,
+    health_fails_where_queries_fail_even_while_the_server_answers_pings,
+);
 
 async fn health_is_ok_with_the_database_up(backend: Backend) {
     let app = crate::common::spawn_app(backend).await;
     let health = json_body(app.get("/v1/health").await, 200).await;
     assert_eq!(health, json!({"status": "ok", "database": "ok"}));
+}
+
+/// A Galera node that is not yet synced answers pings but refuses every
+/// statement; a load balancer must see it as down. Here a table health
+/// reads goes away and comes back: a ping would still say ok.
+async fn health_fails_where_queries_fail_even_while_the_server_answers_pings(backend: Backend) {
+    let app = crate::common::spawn_app(backend).await;
+    json_body(app.get("/v1/health").await, 200).await;
+    let rename = async |from: &str, to: &str| {
+        let statement = format!("ALTER TABLE {from} RENAME TO {to}");
+        let statement = sqlx::AssertSqlSafe(statement);
+        match backend {
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::connect(app.database.url()).await.unwrap();
+                sqlx::query(statement).execute(&mut conn).await.unwrap();
+            }
+            Backend::MySql => {
+                let mut conn = MySqlConnection::connect(app.database.url()).await.unwrap();
+                sqlx::query(statement).execute(&mut conn).await.unwrap();
+            }
+        }
+    };
+    rename("write_probe", "write_probe_away").await;
+    let down = app.get("/v1/health").await;
+    assert_eq!(down.status(), 503);
+    let body: serde_json::Value = down.json().await.unwrap();
+    assert_eq!(body["database"], "unavailable", "{body}");
+    rename("write_probe_away", "write_probe").await;
+    json_body(app.get("/v1/health").await, 200).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
