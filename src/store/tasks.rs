@@ -177,10 +177,13 @@ where
             let change = change.clone();
             Box::pin(async move {
                 let (change, condition) = &*change;
-                let current = lock_current::<D>(conn, id, condition).await?;
+                let current = lock_task::<D>(conn, id).await?;
+                // A bad title is a bad request whatever the version: it is
+                // judged (against the stored title) before the precondition.
                 let draft = change
                     .apply_to(&current)
                     .map_err(|err| StoreError::InvalidTitle(vec![(id, err)]))?;
+                check_precondition(&current, condition)?;
                 write_task::<D>(conn, &current, &draft, now).await
             })
         });
@@ -331,13 +334,30 @@ where
     for<'q> i64: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'r> TaskRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
 {
-    let current = select_task::<D>(conn, D::LOCK_TASK, id)
-        .await?
-        .ok_or(StoreError::NotFound(vec![id]))?;
-    if !condition.holds_for(&current) {
-        return Err(StoreError::PreconditionFailed(id).into());
-    }
+    let current = lock_task::<D>(conn, id).await?;
+    check_precondition(&current, condition)?;
     Ok(current)
+}
+
+/// The task, locked for this write transaction, if it exists.
+async fn lock_task<D: Dialect>(conn: &mut Conn<D>, id: TaskId) -> OpResult<Task>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'r> TaskRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
+{
+    Ok(select_task::<D>(conn, D::LOCK_TASK, id)
+        .await?
+        .ok_or(StoreError::NotFound(vec![id]))?)
+}
+
+fn check_precondition(current: &Task, condition: &Precondition) -> OpResult<()> {
+    if condition.holds_for(current) {
+        Ok(())
+    } else {
+        Err(StoreError::PreconditionFailed(current.id).into())
+    }
 }
 
 /// Writes the task's new content with its next version (taken here, under

@@ -10,7 +10,29 @@ crate::on_both_backends!(
     a_current_if_none_match_answers_304,
     a_stale_if_match_is_refused_and_changes_nothing,
     of_two_editors_of_one_version_only_the_first_wins,
+    a_bad_title_is_a_bad_request_whatever_the_if_match,
 );
+
+/// A title that breaks the rules is judged against the stored one (it may
+/// be that title sent back), but still before the precondition: a request
+/// that is wrong in itself is 400, not 412 (found by the contract run).
+async fn a_bad_title_is_a_bad_request_whatever_the_if_match(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (path, _) = create_tagged(&app, "keep me").await;
+    let stale = "\"1\"";
+    for method in [reqwest::Method::PUT, reqwest::Method::PATCH] {
+        for title in ["x".repeat(300), "   ".to_owned()] {
+            let body = json!({ "title": title });
+            let response = conditional(&app, method.clone(), &path, stale, Some(body)).await;
+            let problem = problem_body(response, 400).await;
+            assert_eq!(problem["errors"][0]["field"], "title", "{method} {problem}");
+        }
+    }
+    assert_eq!(
+        json_body(app.get(&path).await, 200).await["title"],
+        "keep me"
+    );
+}
 
 async fn conditional(
     app: &TestApp,
