@@ -95,23 +95,42 @@ pub async fn serve(
                 })
                 .inc();
             if let Ok(permit) = refusals.clone().try_acquire_owned() {
+                let (open, metrics) = (open.clone(), metrics.clone());
+                let endpoint = endpoint.clone();
+                let closed = closed.clone();
+                let header_read_timeout = settings.header_read_timeout;
                 tokio::spawn(async move {
-                    refuse(stream).await;
-                    drop(permit);
+                    // A load balancer's health check is answered even here,
+                    // or a merely busy replica looks dead; its connection
+                    // takes that one request only.
+                    if is_health_check(&stream).await {
+                        drop(permit);
+                        let guard = OpenConnection::new(open, metrics);
+                        let one = Connection {
+                            local,
+                            remote,
+                            endpoint,
+                            header_read_timeout,
+                            keep_alive: false,
+                        };
+                        serve_connection(stream, one, closed, guard).await;
+                    } else {
+                        refuse(stream).await;
+                        drop(permit);
+                    }
                 });
             }
             continue;
         }
         let guard = OpenConnection::new(open.clone(), metrics.clone());
-        connections.spawn(serve_connection(
-            stream,
+        let connection = Connection {
             local,
             remote,
-            endpoint.clone(),
-            settings.header_read_timeout,
-            closed.clone(),
-            guard,
-        ));
+            endpoint: endpoint.clone(),
+            header_read_timeout: settings.header_read_timeout,
+            keep_alive: true,
+        };
+        connections.spawn(serve_connection(stream, connection, closed.clone(), guard));
     }
     drop(listener);
     let _ = closing.send(true);
@@ -126,15 +145,29 @@ pub async fn serve(
     Ok(())
 }
 
-async fn serve_connection(
-    stream: TcpStream,
+/// What serving one connection needs.
+struct Connection {
     local: SocketAddr,
     remote: SocketAddr,
     endpoint: Arc<BoxEndpoint<'static, Response>>,
     header_read_timeout: Duration,
+    /// Whether it may carry more than one request.
+    keep_alive: bool,
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    connection: Connection,
     mut closing: watch::Receiver<bool>,
     _open: OpenConnection,
 ) {
+    let Connection {
+        local,
+        remote,
+        endpoint,
+        header_read_timeout,
+        keep_alive,
+    } = connection;
     let mut stream = stream;
     tokio::select! {
         done = hyper_errors::refuse_http2(&mut stream, header_read_timeout) => if done {
@@ -160,7 +193,7 @@ async fn serve_connection(
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout)
-        .keep_alive(true)
+        .keep_alive(keep_alive)
         .serve_connection(io, service);
     tokio::pin!(connection);
     tokio::select! {
@@ -174,6 +207,40 @@ async fn serve_connection(
     }
     connection.as_mut().graceful_shutdown();
     let _ = connection.await;
+}
+
+/// Whether the request waiting on `stream` is a health check, judged from
+/// its request line without reading it (so it can still be served).
+async fn is_health_check(stream: &TcpStream) -> bool {
+    const HEALTH: [&[u8]; 4] = [
+        b"GET /v1/health ",
+        b"GET /v1/health?",
+        b"HEAD /v1/health ",
+        b"HEAD /v1/health?",
+    ];
+    let deadline = tokio::time::Instant::now() + REFUSE_HEAD_WAIT;
+    let mut buffer = [0u8; 24];
+    loop {
+        let peeked = tokio::time::timeout_at(deadline, stream.peek(&mut buffer)).await;
+        let Ok(Ok(n)) = peeked else { return false };
+        let sent = &buffer[..n];
+        if n == 0
+            || !HEALTH
+                .iter()
+                .any(|line| line.starts_with(sent) || sent.starts_with(line))
+        {
+            return false;
+        }
+        if HEALTH.iter().any(|line| sent.starts_with(line)) {
+            return true;
+        }
+        // A prefix of a health check so far: peek answers at once while
+        // those bytes wait, so look again a little later.
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// Over the connection limit: a fixed answer, then close.

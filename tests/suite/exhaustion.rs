@@ -183,7 +183,7 @@ async fn connections_beyond_the_cap_get_503() {
     }
     let mut extra = TcpStream::connect(&target).await.expect("connect");
     let _ = extra
-        .write_all(b"GET /v1/health HTTP/1.1\r\nHost: t\r\n\r\n")
+        .write_all(b"GET /v1/tasks HTTP/1.1\r\nHost: t\r\n\r\n")
         .await;
     let said = read_until_closed(&mut extra).await;
     assert!(said.starts_with("HTTP/1.1 503"), "{said}");
@@ -217,7 +217,7 @@ async fn a_refused_connection_is_answered_after_its_request() {
 
     let mut extra = TcpStream::connect(&target).await.expect("connect");
     extra
-        .write_all(b"GET /v1/health HTTP/1.1\r\n")
+        .write_all(b"GET /v1/tasks HTTP/1.1\r\n")
         .await
         .expect("half a head");
     let early = tokio::time::timeout(Duration::from_millis(300), extra.read(&mut buffer)).await;
@@ -226,11 +226,46 @@ async fn a_refused_connection_is_answered_after_its_request() {
     let said = read_until_closed(&mut extra).await;
     assert!(said.starts_with("HTTP/1.1 503"), "{said}");
 
-    let response = reqwest::get(app.url("/v1/health"))
+    let response = reqwest::get(app.url("/v1/tasks"))
         .await
         .expect("an answer, not an error");
     assert_eq!(response.status(), 503);
     assert_eq!(header(&response, "retry-after"), "1");
+}
+
+/// A load balancer's health check is answered at the connection cap too,
+/// or a busy replica is taken for a dead one; that connection carries the
+/// one request, so it cannot be used to get past the cap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_answered_at_the_connection_cap() {
+    let app = spawn_app_with(Backend::Sqlite, &["--max-connections", "1"]).await;
+    let target = host_port(&app.address);
+    let mut held = TcpStream::connect(&target).await.expect("connect");
+    held.write_all(b"GET /v1/health HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .expect("request");
+    let mut buffer = [0u8; 1024];
+    let n = held.read(&mut buffer).await.expect("answer");
+    assert!(buffer[..n].starts_with(b"HTTP/1.1 200"));
+
+    let health = reqwest::get(app.url("/v1/health"))
+        .await
+        .expect("an answer");
+    assert_eq!(health.status(), 200);
+    assert_eq!(header(&health, "connection"), "close");
+    // Sent in pieces, as a slow checker might.
+    let mut slow = TcpStream::connect(&target).await.expect("connect");
+    slow.write_all(b"GET /v1/hea").await.expect("part");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    slow.write_all(b"lth HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .expect("rest");
+    let said = read_until_closed(&mut slow).await;
+    assert!(said.starts_with("HTTP/1.1 200"), "{said}");
+    // Anything else is still refused.
+    let tasks = reqwest::get(app.url("/v1/tasks")).await.expect("an answer");
+    assert_eq!(tasks.status(), 503);
+    drop(held);
 }
 
 /// Beyond `--max-in-flight`, a request is answered 503 `overloaded` with
