@@ -25,6 +25,7 @@ pub struct Config {
     /// Database: `sqlite://PATH` (created if missing) or `mysql://USER:PASS@HOST:PORT/DB`
     /// (`?socket=/path/mysqld.sock` for a local server's Unix socket).
     #[arg(
+        global = true,
         long,
         env = "DATABASE_URL",
         default_value = "sqlite://data/taskman.db?mode=rwc",
@@ -33,23 +34,29 @@ pub struct Config {
     pub database_url: DatabaseUrl,
 
     /// Address and port to listen on. Loopback by default; set API_TOKEN before listening elsewhere.
-    #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
+    #[arg(
+        global = true,
+        long,
+        env = "BIND_ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
     pub bind_addr: SocketAddr,
 
     /// Most database connections held open at once.
-    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(global = true, long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub db_max_connections: u32,
 
     /// Every database call, from asking for a connection to the last row, takes at most this long; then 503.
-    #[arg(long, env = "DB_TIMEOUT", default_value = "5s", value_parser = positive_duration)]
+    #[arg(global = true, long, env = "DB_TIMEOUT", default_value = "5s", value_parser = positive_duration)]
     pub db_timeout: Duration,
 
     /// How long shutdown waits for in-flight requests to finish.
-    #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(global = true, long, env = "SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,
 
     /// Require `Authorization: Bearer <token>` on every /v1 endpoint but /v1/health, and on /metrics.
     #[arg(
+        global = true,
         long,
         env = "API_TOKEN",
         hide_env_values = true,
@@ -58,85 +65,95 @@ pub struct Config {
     pub api_token: Option<SecretString>,
 
     /// Read the API token from this file (its surrounding white space is ignored).
-    #[arg(long, env = "API_TOKEN_FILE")]
+    #[arg(global = true, long, env = "API_TOKEN_FILE")]
     pub api_token_file: Option<std::path::PathBuf>,
 
     /// How long before a task's expiry it is warned about, e.g. `15m`, `90s`, `2h`.
-    #[arg(long, env = "WARN_BEFORE", default_value = "15m", value_parser = humantime::parse_duration)]
+    #[arg(global = true, long, env = "WARN_BEFORE", default_value = "15m", value_parser = humantime::parse_duration)]
     pub warn_before: Duration,
 
     /// How often the expiry cache is checked for due warnings, e.g. `1s`, `100ms`.
-    #[arg(long, env = "TICK_INTERVAL", default_value = "1s", value_parser = positive_duration)]
+    #[arg(global = true, long, env = "TICK_INTERVAL", default_value = "1s", value_parser = positive_duration)]
     pub tick_interval: Duration,
 
     /// When to reconcile the expiry cache with the database (picks up tasks
     /// written through other replicas or by other tools): cron with seconds, `sec min hour day month weekday`.
-    #[arg(long, env = "RECONCILE_SCHEDULE", default_value = "*/30 * * * * *")]
+    #[arg(
+        global = true,
+        long,
+        env = "RECONCILE_SCHEDULE",
+        default_value = "*/30 * * * * *"
+    )]
     pub reconcile_schedule: String,
 
     /// POST every warning as JSON to this URL (optional).
-    #[arg(long, env = "NOTIFY_WEBHOOK_URL", hide_env_values = true, value_parser = webhook_url)]
+    #[arg(global = true, long, env = "NOTIFY_WEBHOOK_URL", hide_env_values = true, value_parser = webhook_url)]
     pub notify_webhook_url: Option<WebhookUrl>,
 
     /// Sign webhook bodies with HMAC-SHA256 under this secret (header `X-Taskman-Signature`).
-    #[arg(long, env = "NOTIFY_WEBHOOK_SECRET", hide_env_values = true)]
+    #[arg(
+        global = true,
+        long,
+        env = "NOTIFY_WEBHOOK_SECRET",
+        hide_env_values = true
+    )]
     pub notify_webhook_secret: Option<SecretString>,
 
     /// How long one webhook attempt may take.
-    #[arg(long, env = "WEBHOOK_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
+    #[arg(global = true, long, env = "WEBHOOK_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
     pub webhook_timeout: Duration,
 
     /// The wait before the first webhook retry; it doubles with every retry, up to an hour.
-    #[arg(long, env = "WEBHOOK_RETRY_BASE", default_value = "1s", value_parser = positive_duration)]
+    #[arg(global = true, long, env = "WEBHOOK_RETRY_BASE", default_value = "1s", value_parser = positive_duration)]
     pub webhook_retry_base: Duration,
 
     /// Attempts per webhook delivery before it is marked failed.
-    #[arg(long, env = "WEBHOOK_MAX_ATTEMPTS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(global = true, long, env = "WEBHOOK_MAX_ATTEMPTS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub webhook_max_attempts: u32,
 
     /// How long a retry of a create with the same `Idempotency-Key` gets the first answer back.
-    #[arg(long, env = "IDEMPOTENCY_TTL", default_value = "24h", value_parser = positive_duration)]
+    #[arg(global = true, long, env = "IDEMPOTENCY_TTL", default_value = "24h", value_parser = positive_duration)]
     pub idempotency_ttl: Duration,
 
     /// Event streams open at once; beyond it, a new stream gets 503.
-    #[arg(long, env = "MAX_STREAMS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(global = true, long, env = "MAX_STREAMS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_streams: u32,
 
     /// How often an idle event stream gets a keep-alive comment; a client that has gone is noticed within about two.
-    #[arg(long, env = "STREAM_KEEP_ALIVE", default_value = "1s", value_parser = positive_duration)]
+    #[arg(global = true, long, env = "STREAM_KEEP_ALIVE", default_value = "1s", value_parser = positive_duration)]
     pub stream_keep_alive: Duration,
 
     /// Client connections open at once; beyond it, a new connection gets 503 and is closed.
-    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(global = true, long, env = "MAX_CONNECTIONS", default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
 
     /// Requests handled at once (the event streams' and the health check's aside; a request counts once its body has arrived); beyond it, 503.
-    #[arg(long, env = "MAX_IN_FLIGHT", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(global = true, long, env = "MAX_IN_FLIGHT", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_in_flight: u32,
 
     /// How long one request may take, from its received body to its response head; then 503.
-    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = positive_duration)]
+    #[arg(global = true, long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = positive_duration)]
     pub request_timeout: Duration,
 
     /// How long a client may take to send a request's body, once its head is in; then 408.
-    #[arg(long, env = "BODY_READ_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
+    #[arg(global = true, long, env = "BODY_READ_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
     pub body_read_timeout: Duration,
 
     /// How long a client may take to send a request's head, and may leave a keep-alive connection idle.
-    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
+    #[arg(global = true, long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
     pub header_read_timeout: Duration,
 
     /// Log a line per request (written off the request path).
-    #[arg(long, env = "ACCESS_LOG", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(global = true, long, env = "ACCESS_LOG", default_value_t = true, action = clap::ArgAction::Set)]
     pub access_log: bool,
 
     /// Log format: `text` for people, `json` for machines.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    #[arg(global = true, long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
     /// Let a bare `DELETE /v1/tasks` (no parameter) delete every task, as the original
     /// service did. Off by default: generated clients send exactly that for an empty id list.
-    #[arg(long, env = "ALLOW_BARE_DELETE_ALL", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(global = true, long, env = "ALLOW_BARE_DELETE_ALL", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_bare_delete_all: bool,
 }
 
@@ -146,6 +163,8 @@ pub enum Command {
     Serve,
     /// Print the OpenAPI spec as served, and exit; needs no database.
     Openapi,
+    /// Print the effective configuration (secrets hidden), and exit.
+    Config,
 }
 
 /// The database URL; its password never shows in `Debug` output.
@@ -170,7 +189,7 @@ impl std::fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match reqwest::Url::parse(&self.0) {
             Ok(mut url) if url.password().is_some() => {
-                let _ = url.set_password(Some("…"));
+                let _ = url.set_password(Some("***"));
                 write!(f, "DatabaseUrl({url})")
             }
             _ => write!(f, "DatabaseUrl({})", self.0),
@@ -211,6 +230,50 @@ impl Config {
         Ok(Some(SecretString::from(token)))
     }
 
+    /// What `taskman config` prints: one `NAME=value` line per option, with
+    /// where the value came from (flag, environment or default). Secrets
+    /// show only that they are set; a database URL's password is masked.
+    pub fn effective<I, T>(args: I) -> Result<String, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::CommandFactory;
+        use clap::parser::ValueSource;
+
+        let matches = Self::command().try_get_matches_from(args)?;
+        let mut lines = Vec::new();
+        for arg in Self::command().get_arguments() {
+            let id = arg.get_id().as_str();
+            let Some(env) = arg.get_env().and_then(|env| env.to_str()) else {
+                continue;
+            };
+            let raw: Vec<String> = matches
+                .get_raw(id)
+                .into_iter()
+                .flatten()
+                .map(|value| value.to_string_lossy().into_owned())
+                .collect();
+            let value = match (raw.is_empty(), arg.is_hide_env_values_set(), id) {
+                (true, _, _) => "(unset)".to_owned(),
+                (false, true, "database_url") => format!("{:?}", DatabaseUrl(raw.join(",")))
+                    .trim_start_matches("DatabaseUrl(")
+                    .trim_end_matches(')')
+                    .to_owned(),
+                (false, true, _) => "(set, hidden)".to_owned(),
+                (false, false, _) => raw.join(","),
+            };
+            let source = match matches.value_source(id) {
+                Some(ValueSource::CommandLine) => "flag",
+                Some(ValueSource::EnvVariable) => "environment",
+                Some(ValueSource::DefaultValue) => "default",
+                _ => "unset",
+            };
+            lines.push(format!("{env}={value}  # {source}"));
+        }
+        Ok(lines.join("\n"))
+    }
+
     /// Parses flags (and the environment), as `main` does; for tests.
     pub fn from_args<I, T>(args: I) -> Result<Self, clap::Error>
     where
@@ -224,6 +287,38 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn options_may_come_after_serve() {
+        let config =
+            Config::from_args(["taskman", "serve", "--bind-addr", "127.0.0.1:9999"]).unwrap();
+        assert_eq!(config.bind_addr.port(), 9999);
+        assert!(matches!(config.command, Some(Command::Serve)));
+    }
+
+    #[test]
+    fn the_effective_configuration_hides_secrets_and_says_where_each_value_came_from() {
+        let shown = Config::effective([
+            "taskman",
+            "config",
+            "--database-url",
+            "mysql://taskman:hunter2@db:3306/taskman",
+            "--api-token",
+            "tok3n-secret",
+            "--notify-webhook-url",
+            "http://u:p@hooks.example/hook?token=t0ken-in-url",
+        ])
+        .unwrap();
+        for secret in ["hunter2", "tok3n-secret", "t0ken-in-url", "u:p"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("DATABASE_URL=mysql://taskman:***@db:3306/taskman  # flag"),
+            "{shown}"
+        );
+        assert!(shown.contains("API_TOKEN=(set, hidden)  # flag"), "{shown}");
+        assert!(shown.contains("WARN_BEFORE=15m  # default"), "{shown}");
+    }
 
     #[test]
     fn secrets_do_not_show_in_debug_output() {

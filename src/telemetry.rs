@@ -19,7 +19,10 @@ pub enum LogFormat {
 /// Installs the subscriber; keep the guard until exit, or the last lines
 /// may be lost.
 pub fn init(format: LogFormat) -> Option<WorkerGuard> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // The scheduler's own INFO lines ("Uninited", "Job creator created")
+    // say nothing an operator needs.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tokio_cron_scheduler=warn"));
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         // Under a flood, drop log lines rather than block or grow without bound.
         .lossy(true)

@@ -6,6 +6,7 @@ mod common;
 mod adopt;
 mod auth;
 mod bad_input;
+mod cli;
 mod compat;
 mod cut_off;
 mod data_safety;
