@@ -7,6 +7,7 @@ mod connections;
 mod dialect;
 mod error;
 mod expiries;
+mod lease;
 mod migrate;
 mod mysql;
 mod notifications;

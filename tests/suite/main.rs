@@ -23,4 +23,5 @@ mod readme;
 mod replicas;
 mod responses;
 mod spec;
+mod startup;
 mod tasks;
