@@ -10,6 +10,7 @@ mod expiries;
 mod lease;
 mod migrate;
 mod mysql;
+mod mysql_migrations;
 mod notifications;
 mod op;
 mod rows;

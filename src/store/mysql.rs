@@ -92,7 +92,7 @@ pub async fn open(
     // (adoption only if still needed, and the migrator skips what is applied).
     super::lease::while_holding(&connect, async {
         super::adopt::adopt_legacy_table(&mut first, &migrator).await?;
-        super::migrate::run(&migrator, &mut first, "mysql").await
+        super::mysql_migrations::run(&migrator, &mut first).await
     })
     .await?;
     first.close().await.context("cannot connect to MySQL")?;

@@ -160,6 +160,14 @@ async fn replicas_started_together_on_the_original_database_adopt_it_once() {
     }
 }
 
+/// Starts one app alone and returns its error, which it must have.
+async fn start_fails(database: &TestDatabase) -> String {
+    match App::build(config(database.url())).await {
+        Ok(_) => panic!("started over a migration recorded as failed"),
+        Err(err) => format!("{err:#}"),
+    }
+}
+
 async fn migrated_database() -> (TestDatabase, MySqlConnection) {
     let database = TestDatabase::create(Backend::MySql).await;
     let (_, stop, server) = start(database.url(), &[]).await;
@@ -167,6 +175,86 @@ async fn migrated_database() -> (TestDatabase, MySqlConnection) {
     server.await.expect("server task").expect("stops cleanly");
     let sql = connect(&database).await;
     (database, sql)
+}
+
+/// What a Galera deadlock at the end of migration 1 left: the table made,
+/// its record failed, the later migrations applied. Deleting the record
+/// would send the next start down the adoption path (title nullable); the
+/// message says to mark it applied, and that works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_complete_migration_recorded_as_failed_is_to_be_marked_applied() {
+    let (database, mut sql) = migrated_database().await;
+    let complete = schema(&mut sql).await;
+    sql.execute("UPDATE _sqlx_migrations SET success = FALSE WHERE version = 1")
+        .await
+        .expect("migration 1 recorded as failed");
+
+    let err = start_fails(&database).await;
+    assert!(
+        err.contains("every change migration 1 makes is in the schema"),
+        "{err}"
+    );
+    assert!(
+        err.contains("UPDATE _sqlx_migrations SET success = TRUE WHERE version = 1"),
+        "{err}"
+    );
+    assert!(!err.contains("DELETE FROM"), "{err}");
+
+    sql.execute("UPDATE _sqlx_migrations SET success = TRUE WHERE version = 1")
+        .await
+        .expect("as the message says");
+    let (_, stop, server) = start(database.url(), &[]).await;
+    let _ = stop.send(());
+    server.await.expect("server task").expect("stops cleanly");
+    assert_eq!(schema(&mut sql).await, complete, "the title stays NOT NULL");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_migration_recorded_as_failed_names_what_is_missing() {
+    let (database, mut sql) = migrated_database().await;
+    sql.execute("DROP INDEX notification_task_id ON notification")
+        .await
+        .expect("one change of migration 4 undone");
+    sql.execute("UPDATE _sqlx_migrations SET success = FALSE WHERE version = 4")
+        .await
+        .expect("migration 4 recorded as failed");
+
+    let err = start_fails(&database).await;
+    assert!(
+        err.contains("migration 4 took effect only in part"),
+        "{err}"
+    );
+    assert!(
+        err.contains("missing: index notification_task_id on notification"),
+        "{err}"
+    );
+    assert!(!err.contains("DELETE FROM"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migration_recorded_as_failed_without_any_effect_is_to_be_run_again() {
+    let database = TestDatabase::create(Backend::MySql).await;
+    migrated_to(&database, 3).await;
+    let mut sql = connect(&database).await;
+    sql.execute(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (4, 'idempotency and probe', FALSE, X'00', -1)",
+    )
+    .await
+    .expect("migration 4 recorded as failed");
+
+    let err = start_fails(&database).await;
+    assert!(err.contains("none of migration 4's changes"), "{err}");
+    assert!(
+        err.contains("DELETE FROM _sqlx_migrations WHERE version = 4"),
+        "{err}"
+    );
+    sql.execute("DELETE FROM _sqlx_migrations WHERE version = 4")
+        .await
+        .expect("as the message says");
+    let (_, stop, server) = start(database.url(), &[]).await;
+    let _ = stop.send(());
+    server.await.expect("server task").expect("stops cleanly");
 }
 
 /// A replica that died holding the start-up lease delays the next start
