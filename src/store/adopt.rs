@@ -51,13 +51,7 @@ pub async fn adopt_legacy_table(
     if !table_exists(conn, "task").await? || first_migration_recorded(conn).await? {
         return Ok(false);
     }
-    let columns: Vec<String> = sqlx::query_scalar(
-        "SELECT LOWER(column_name) FROM information_schema.columns \
-         WHERE table_schema = DATABASE() AND table_name = 'task' ORDER BY 1",
-    )
-    .fetch_all(&mut *conn)
-    .await
-    .context("cannot read the existing task table's columns")?;
+    let columns = task_columns(conn).await?;
     anyhow::ensure!(
         columns == EXPECTED_COLUMNS,
         "this database has a `task` table but no taskman migration history, and its columns \
@@ -92,6 +86,33 @@ pub async fn adopt_legacy_table(
     record_first_migration(conn, migrator).await?;
     tracing::info!(rows, "adopted the existing task table; migrations follow");
     Ok(true)
+}
+
+/// Whether `task` is the original service's table (or one adopted from
+/// it): its columns, with a nullable title. Migration 1's own table has a
+/// NOT NULL title, and must never be taken for it.
+pub async fn is_original_table(conn: &mut MySqlConnection) -> anyhow::Result<bool> {
+    if task_columns(conn).await? != EXPECTED_COLUMNS {
+        return Ok(false);
+    }
+    let nullable: String = sqlx::query_scalar(
+        "SELECT CAST(is_nullable AS CHAR) FROM information_schema.columns \
+         WHERE table_schema = DATABASE() AND table_name = 'task' AND column_name = 'title'",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .context("cannot read the task table's title column")?;
+    Ok(nullable == "YES")
+}
+
+async fn task_columns(conn: &mut MySqlConnection) -> anyhow::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT LOWER(column_name) FROM information_schema.columns \
+         WHERE table_schema = DATABASE() AND table_name = 'task' ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .context("cannot read the existing task table's columns")
 }
 
 /// Records migration 1 (the `task` table) as applied, exactly as sqlx

@@ -1,5 +1,6 @@
 //! Applies a backend's migrations, with a message that says what to do when
-//! they cannot be applied.
+//! they cannot be applied. MySQL's migration recorded as failed gets a
+//! closer look in `mysql_migrations.rs`.
 
 use std::ops::Deref;
 
@@ -21,7 +22,7 @@ where
         .map_err(|err| explain(err, backend))
 }
 
-fn explain(err: MigrateError, backend: &str) -> anyhow::Error {
+pub fn explain(err: MigrateError, backend: &str) -> anyhow::Error {
     let what_to_do = match &err {
         MigrateError::Dirty(version) => format!(
             "migration {version} was interrupted part-way ({backend} cannot undo schema changes). \
@@ -37,7 +38,8 @@ fn explain(err: MigrateError, backend: &str) -> anyhow::Error {
             "migration {version} differs from the one applied to this database; \
              this taskman build was changed after the database was migrated"
         ),
-        _ => "see the cause below; no migration was recorded as applied".to_owned(),
+        // Migrations applied before the failing one stay applied.
+        _ => "see the cause below".to_owned(),
     };
     anyhow!(err).context(format!(
         "cannot apply the {backend} migrations: {what_to_do}"

@@ -93,8 +93,14 @@ pub async fn open(
         .context("cannot connect to MySQL")?;
     let session = SessionLimits::for_server(&mut first, options.timeout).await?;
     let migrator = sqlx::migrate!("./migrations/mysql");
-    super::adopt::adopt_legacy_table(&mut first, &migrator).await?;
-    super::migrate::run(&migrator, &mut first, "mysql").await?;
+    // Under the lease, so that replicas started together do this one at a
+    // time; each looks again at what is left once it holds the lease
+    // (adoption only if still needed, and the migrator skips what is applied).
+    super::lease::while_holding(&connect, async {
+        super::adopt::adopt_legacy_table(&mut first, &migrator).await?;
+        super::mysql_migrations::run(&migrator, &mut first).await
+    })
+    .await?;
     first.close().await.context("cannot connect to MySQL")?;
 
     let pool = MySqlPoolOptions::new()

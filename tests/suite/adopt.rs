@@ -98,7 +98,7 @@ async fn wait_for_warning(client: &reqwest::Client, address: &str, id: i64) -> V
     .await
 }
 
-async fn insert_id(conn: &mut MySqlConnection, sql: &str) -> i64 {
+pub(crate) async fn insert_id(conn: &mut MySqlConnection, sql: &str) -> i64 {
     let done = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
         .execute(&mut *conn)
         .await
@@ -108,7 +108,7 @@ async fn insert_id(conn: &mut MySqlConnection, sql: &str) -> i64 {
 
 /// What a second start must not change: every table's columns (type,
 /// nullability, default, extras), every index, and the migration history.
-async fn schema(conn: &mut MySqlConnection) -> Vec<String> {
+pub(crate) async fn schema(conn: &mut MySqlConnection) -> Vec<String> {
     let queries = [
         "SELECT CONCAT(table_name, '.', column_name, ' ', column_type, ' ', is_nullable, ' ', \
          COALESCE(column_default, '-'), ' ', extra) FROM information_schema.columns \

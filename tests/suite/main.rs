@@ -24,4 +24,5 @@ mod readme;
 mod replicas;
 mod responses;
 mod spec;
+mod startup;
 mod tasks;
