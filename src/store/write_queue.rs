@@ -8,11 +8,18 @@
 //! inside its own savepoint (so one write's failure undoes only that
 //! write), with one commit and one sync for the group. Readers use their own
 //! pool and, under WAL, are never blocked by the writer.
+//!
+//! An answered time-out means not written. Each job is queued, then either
+//! started by the writer or cancelled (by its caller at the deadline, or by
+//! the writer finding the deadline passed), one switch that only one side
+//! wins. A cancelled job never runs. A started one is answered with what
+//! really happened, even after its caller's deadline: its savepoint may
+//! have run, and the group's commit decides whether it stays.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::{Connection, Database};
@@ -68,27 +75,99 @@ impl<D: Dialect> WriteQueue<D> {
         deadline: Instant,
     ) -> StoreResult<T> {
         let (reply, answer) = oneshot::channel();
+        let state = Arc::new(JobState::default());
         let job = Box::new(OpJob::<D, T> {
             op,
             deadline,
+            state: state.clone(),
             result: None,
             reply,
         });
         if self.jobs.try_send(job).is_err() {
             return Err(StoreError::unavailable(Unavailable::Contended, None));
         }
-        match tokio::time::timeout_at(deadline, answer).await {
-            Ok(Ok(outcome)) => outcome,
-            // The writer stopped (shutdown) before answering.
-            Ok(Err(_)) => Err(StoreError::unavailable(Unavailable::Unreachable, None)),
-            Err(_) => Err(StoreError::unavailable(Unavailable::TimedOut, None)),
+        // A caller dropped before its answer (its client went away, or the
+        // request's own time limit cut it off) withdraws a queued job too.
+        let _withdraw = Withdraw(state.clone());
+        tokio::pin!(answer);
+        if let Ok(answered) = tokio::time::timeout_at(deadline, &mut answer).await {
+            return answered.unwrap_or_else(|_| Err(unanswered(&state)));
         }
+        if state.cancel() {
+            return Err(StoreError::unavailable(Unavailable::TimedOut, None));
+        }
+        // Started: it may commit yet. Its transaction is bounded (SQLite's
+        // busy timeout, the group's size), so wait for what it did.
+        answer.await.unwrap_or_else(|_| Err(unanswered(&state)))
+    }
+}
+
+/// The writer went away (shutdown) without answering.
+fn unanswered(state: &JobState) -> StoreError {
+    if state.started() {
+        StoreError::OutcomeUnknown(None)
+    } else {
+        StoreError::unavailable(Unavailable::Unreachable, None)
+    }
+}
+
+/// Cancels the job, if still queued, when its caller is done or dropped.
+struct Withdraw(Arc<JobState>);
+
+impl Drop for Withdraw {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// Where a job is: queued, then started or cancelled, never both.
+#[derive(Debug, Default)]
+struct JobState(AtomicU8);
+
+impl JobState {
+    const QUEUED: u8 = 0;
+    const STARTED: u8 = 1;
+    const CANCELLED: u8 = 2;
+
+    /// The writer's switch: true if the job is now started (or already was,
+    /// in an earlier attempt of its group).
+    fn start(&self) -> bool {
+        match self.0.compare_exchange(
+            Self::QUEUED,
+            Self::STARTED,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => true,
+            Err(now) => now == Self::STARTED,
+        }
+    }
+
+    /// The caller's switch at its deadline (or the writer's, finding the
+    /// deadline passed): true if the job will never run.
+    fn cancel(&self) -> bool {
+        match self.0.compare_exchange(
+            Self::QUEUED,
+            Self::CANCELLED,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => true,
+            Err(now) => now == Self::CANCELLED,
+        }
+    }
+
+    fn started(&self) -> bool {
+        self.0.load(Ordering::Acquire) == Self::STARTED
     }
 }
 
 /// A queued write, its result kept until the group's commit decides it.
 trait Job<D: Dialect>: Send {
     fn deadline(&self) -> Instant;
+    /// Switches a queued job to started unless its deadline has passed or
+    /// its caller cancelled it; says whether it may run.
+    fn start(&self) -> bool;
     /// Runs the write in a savepoint; returns the error, if any, that the
     /// group cannot survive (the savepoint could not be opened or closed).
     fn run<'c>(
@@ -102,6 +181,7 @@ trait Job<D: Dialect>: Send {
 struct OpJob<D: Dialect, T> {
     op: Op<D::Db, T>,
     deadline: Instant,
+    state: Arc<JobState>,
     result: Option<Result<T, Failure>>,
     reply: oneshot::Sender<StoreResult<T>>,
 }
@@ -109,6 +189,16 @@ struct OpJob<D: Dialect, T> {
 impl<D: Dialect, T: Send + 'static> Job<D> for OpJob<D, T> {
     fn deadline(&self) -> Instant {
         self.deadline
+    }
+
+    fn start(&self) -> bool {
+        if Instant::now() >= self.deadline {
+            // Too late to start: the caller is answered 503 (or soon will
+            // be), so the write must not happen. A retry of a started
+            // job's group is still allowed.
+            return !self.state.cancel() && self.state.start();
+        }
+        self.state.start()
     }
 
     fn run<'c>(
@@ -132,6 +222,15 @@ impl<D: Dialect, T: Send + 'static> Job<D> for OpJob<D, T> {
     }
 
     fn finish(self: Box<Self>, group: Result<(), StoreError>) {
+        if !self.state.started() {
+            // Cancelled, or never started: it never runs now, and nothing
+            // of it was written.
+            self.state.cancel();
+            let _ = self
+                .reply
+                .send(Err(StoreError::unavailable(Unavailable::TimedOut, None)));
+            return;
+        }
         let answer = match (group, self.result) {
             (Ok(()), Some(Ok(value))) => Ok(value),
             (_, Some(Err(Failure::Refused(err)))) => Err(err),
@@ -232,7 +331,9 @@ async fn run_group<D: Dialect>(
     group: &mut [Box<dyn Job<D>>],
 ) -> sqlx::Result<()> {
     let mut tx = conn.begin_with(D::BEGIN_WRITE).await?;
-    for job in group.iter_mut() {
+    // Each job is started just before it runs, not when the group forms:
+    // one waiting behind a long write may run out of time meanwhile.
+    for job in group.iter_mut().filter(|job| job.start()) {
         if let Some(err) = job.run(&mut tx).await {
             let _ = tx.rollback().await;
             return Err(err);
