@@ -350,3 +350,132 @@ fn copy_of(err: &StoreError) -> StoreError {
         other => StoreError::Database(sqlx::Error::Protocol(other.to_string())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use sqlx::{Sqlite, SqliteConnection};
+    use tokio::sync::Semaphore;
+
+    use super::*;
+    use crate::store::sqlite::SqliteDialect;
+
+    async fn queue() -> WriteQueue<SqliteDialect> {
+        let connect: Connect<Sqlite> =
+            Arc::new(|| Box::pin(SqliteConnection::connect("sqlite::memory:")));
+        let mut first = connect().await.unwrap();
+        sqlx::query("CREATE TABLE written (n INTEGER NOT NULL)")
+            .execute(&mut first)
+            .await
+            .unwrap();
+        WriteQueue::start(first, connect)
+    }
+
+    /// Writes `n`, after `pause`.
+    fn write(n: i64, pause: Duration) -> Op<Sqlite, i64> {
+        Arc::new(move |conn| {
+            Box::pin(async move {
+                tokio::time::sleep(pause).await;
+                sqlx::query("INSERT INTO written (n) VALUES (?)")
+                    .bind(n)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(n)
+            })
+        })
+    }
+
+    fn written() -> Op<Sqlite, Vec<i64>> {
+        Arc::new(|conn| {
+            Box::pin(async move {
+                Ok(sqlx::query_scalar("SELECT n FROM written ORDER BY n")
+                    .fetch_all(&mut *conn)
+                    .await?)
+            })
+        })
+    }
+
+    fn in_secs(secs: u64) -> Instant {
+        Instant::now() + Duration::from_secs(secs)
+    }
+
+    /// The late write is committed with the held one, in one group: it
+    /// times out while the writer is busy with the group's first write.
+    #[tokio::test]
+    async fn a_write_that_times_out_while_its_group_runs_never_runs() {
+        let queue = queue().await;
+        let gate = Arc::new(Semaphore::new(0));
+        let held: Op<Sqlite, ()> = {
+            let gate = gate.clone();
+            Arc::new(move |_| {
+                let gate = gate.clone();
+                Box::pin(async move {
+                    let _ = gate.acquire().await;
+                    Ok(())
+                })
+            })
+        };
+        let ran = Arc::new(AtomicBool::new(false));
+        let late: Op<Sqlite, ()> = {
+            let ran = ran.clone();
+            Arc::new(move |_| {
+                ran.store(true, Ordering::Relaxed);
+                Box::pin(async { Ok(()) })
+            })
+        };
+
+        // One thread: both are queued before the writer first runs, so it
+        // takes them as one group.
+        let (first, answer) = tokio::join!(queue.submit(held, in_secs(30)), async {
+            let answer = queue
+                .submit(late, Instant::now() + Duration::from_millis(20))
+                .await;
+            gate.add_permits(1);
+            answer
+        });
+        first.unwrap();
+        // FIFO: once a later write is answered, the group is done.
+        queue
+            .submit(write(1, Duration::ZERO), in_secs(30))
+            .await
+            .unwrap();
+
+        assert!(matches!(
+            answer,
+            Err(StoreError::Unavailable {
+                reason: Unavailable::TimedOut,
+                ..
+            })
+        ));
+        assert!(!ran.load(Ordering::Relaxed), "a write answered 503 ran");
+    }
+
+    #[tokio::test]
+    async fn a_started_write_is_answered_with_its_commit_even_after_the_deadline() {
+        let queue = queue().await;
+        let slow = write(7, Duration::from_millis(300));
+
+        let answer = queue
+            .submit(slow, Instant::now() + Duration::from_millis(50))
+            .await;
+
+        assert_eq!(answer.unwrap(), 7);
+        assert_eq!(queue.submit(written(), in_secs(30)).await.unwrap(), [7]);
+    }
+
+    #[test]
+    fn a_job_is_started_or_cancelled_never_both() {
+        for _ in 0..1_000 {
+            let state = Arc::new(JobState::default());
+            let starter = std::thread::spawn({
+                let state = state.clone();
+                move || state.start()
+            });
+            let cancelled = state.cancel();
+            let started = starter.join().unwrap();
+            assert_ne!(started, cancelled);
+            assert_eq!(state.started(), started);
+        }
+    }
+}
