@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::common::{Backend, TestDatabase, json_body, problem_body, start};
+use crate::common::{Backend, TcpProxy, TestDatabase, json_body, problem_body, start};
 
 /// Tasks every bulk writer replaces at once.
 const BULK_TASKS: usize = 1_000;
@@ -242,5 +242,86 @@ async fn a_write_answered_503_under_bulk_load_is_never_stored() {
         last.is_empty() || acknowledged_rounds.contains(last),
         "the tasks hold {last:?}, written by a bulk replace answered 503"
     );
+    let _ = stop_server.send(());
+}
+
+/// How many tasks have this title, read straight from the database.
+async fn stored_with_title(database: &TestDatabase, title: &str) -> i64 {
+    let mut conn = sqlx::MySqlConnection::connect(database.url())
+        .await
+        .expect("connect to MySQL");
+    sqlx::query_scalar("SELECT COUNT(*) FROM task WHERE title = ?")
+        .bind(title)
+        .fetch_one(&mut conn)
+        .await
+        .expect("count tasks")
+}
+
+/// MySQL, through a proxy that holds back the server's answers from a
+/// chosen statement on. A create whose COMMIT reached the server but whose
+/// answer never came back is a 503 of type `outcome-unknown`, and is in
+/// fact stored; one held up before its transaction began is a plain 503,
+/// and is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_to_a_commit_is_outcome_unknown_and_one_before_it_is_not_written() {
+    let database = TestDatabase::create(Backend::MySql).await;
+    let mut url = url::Url::parse(database.url()).unwrap();
+    let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(3306));
+    let target = tokio::net::lookup_host(target)
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let proxy = TcpProxy::start(target).await;
+    url.set_host(Some("127.0.0.1")).unwrap();
+    url.set_port(Some(proxy.port)).unwrap();
+    let (address, stop_server, _server) = start(
+        url.as_str(),
+        &[
+            "--db-timeout".into(),
+            "2s".into(),
+            // No background write may trip the proxy instead of the create.
+            "--reconcile-schedule".into(),
+            "0 0 0 1 1 *".into(),
+        ],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let create = |title: &'static str| {
+        let (client, address) = (client.clone(), address.clone());
+        async move {
+            client
+                .post(format!("{address}/v1/tasks"))
+                .json(&json!({"title": title}))
+                .send()
+                .await
+                .expect("request sent")
+        }
+    };
+    json_body(create("warm-up").await, 201).await;
+
+    proxy.freeze_after("BEGIN");
+    let held_before = problem_body(create("held before").await, 503).await;
+    proxy.thaw();
+    proxy.freeze_after("COMMIT");
+    let held_after = problem_body(create("held after").await, 503).await;
+    proxy.thaw();
+
+    assert_eq!(
+        held_before["type"], "urn:taskman:problem:unavailable",
+        "{held_before}"
+    );
+    assert_eq!(stored_with_title(&database, "held before").await, 0);
+    assert_eq!(
+        held_after["type"], "urn:taskman:problem:outcome-unknown",
+        "{held_after}"
+    );
+    assert!(
+        held_after["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("read the task again")),
+        "{held_after}"
+    );
+    assert_eq!(stored_with_title(&database, "held after").await, 1);
     let _ = stop_server.send(());
 }
