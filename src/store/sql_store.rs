@@ -104,12 +104,16 @@ impl<D: Dialect> SqlStore<D> {
         StoreError::unavailable(Unavailable::TimedOut, None)
     }
 
-    /// Counts the calls that gave up at the deadline.
+    /// Counts the calls that gave up at the deadline (a commit whose answer
+    /// did not come in time among them).
     fn count<T>(&self, outcome: StoreResult<T>) -> StoreResult<T> {
-        if let Err(StoreError::Unavailable {
-            reason: Unavailable::TimedOut,
-            ..
-        }) = &outcome
+        if let Err(
+            StoreError::Unavailable {
+                reason: Unavailable::TimedOut,
+                ..
+            }
+            | StoreError::OutcomeUnknown(None),
+        ) = &outcome
         {
             self.timeouts.fetch_add(1, Ordering::Relaxed);
         }

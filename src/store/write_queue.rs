@@ -223,12 +223,14 @@ impl<D: Dialect, T: Send + 'static> Job<D> for OpJob<D, T> {
 
     fn finish(self: Box<Self>, group: Result<(), StoreError>) {
         if !self.state.started() {
-            // Cancelled, or never started: it never runs now, and nothing
-            // of it was written.
+            // Cancelled, or never reached in a group that failed first: it
+            // never runs now, and nothing of it was written.
             self.state.cancel();
-            let _ = self
-                .reply
-                .send(Err(StoreError::unavailable(Unavailable::TimedOut, None)));
+            let why = match group {
+                Err(err) if Instant::now() < self.deadline => err,
+                _ => StoreError::unavailable(Unavailable::TimedOut, None),
+            };
+            let _ = self.reply.send(Err(why));
             return;
         }
         let answer = match (group, self.result) {
