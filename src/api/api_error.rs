@@ -38,8 +38,8 @@ impl<Op> std::fmt::Debug for ApiError<Op> {
 
 impl<Op: Operation> ApiError<Op> {
     pub fn new(problem: Problem) -> Self {
-        let declared = ProblemKind::of_status(problem.status_code())
-            .is_some_and(|kind| Op::PROBLEMS.contains(&kind));
+        let declared =
+            ProblemKind::of_problem(&problem).is_some_and(|kind| Op::PROBLEMS.contains(&kind));
         if !declared {
             tracing::error!(
                 operation = Op::ID,
@@ -91,22 +91,28 @@ impl<Op: Operation> IntoResponse for ApiError<Op> {
 impl<Op: Operation> ApiResponse for ApiError<Op> {
     const BAD_REQUEST_HANDLER: bool = true;
 
+    /// One response per status; where kinds share one (503: unavailable,
+    /// outcome unknown), the later kind's description covers both.
     fn meta() -> MetaResponses {
-        MetaResponses {
-            responses: Op::PROBLEMS
-                .iter()
-                .map(|kind| MetaResponse {
-                    description: kind.description(),
-                    status: Some(kind.status().as_u16()),
-                    status_range: None,
-                    content: vec![MetaMediaType {
-                        content_type: PROBLEM_CONTENT_TYPE,
-                        schema: <Problem as Type>::schema_ref(),
-                    }],
-                    headers: headers_of(*kind),
-                })
-                .collect(),
+        let mut responses: Vec<MetaResponse> = Vec::new();
+        for kind in Op::PROBLEMS {
+            let status = kind.status().as_u16();
+            if let Some(shared) = responses.iter_mut().find(|r| r.status == Some(status)) {
+                shared.description = kind.description();
+                continue;
+            }
+            responses.push(MetaResponse {
+                description: kind.description(),
+                status: Some(status),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: PROBLEM_CONTENT_TYPE,
+                    schema: <Problem as Type>::schema_ref(),
+                }],
+                headers: headers_of(*kind),
+            });
         }
+        MetaResponses { responses }
     }
 
     fn register(registry: &mut Registry) {
@@ -132,7 +138,7 @@ fn headers_of(kind: ProblemKind) -> Vec<MetaHeader> {
             "`Bearer realm=\"taskman\"`",
             <String as Type>::schema_ref(),
         )],
-        ProblemKind::Unavailable => vec![header(
+        ProblemKind::Unavailable | ProblemKind::OutcomeUnknown => vec![header(
             "Retry-After",
             "Seconds to wait before trying again",
             <u64 as Type>::schema_ref(),

@@ -240,7 +240,13 @@ pub fn problem(op: &str, kind: ProblemKind) -> Value {
             Problem::unavailable("too many event streams are open; try again shortly")
         }
         ProblemKind::Unavailable => {
-            Problem::unavailable("the database did not answer in time; try again shortly")
+            super::problem::problem_of_store(&crate::store::StoreError::Unavailable {
+                reason: crate::store::Unavailable::TimedOut,
+                source: None,
+            })
+        }
+        ProblemKind::OutcomeUnknown => {
+            super::problem::problem_of_store(&crate::store::StoreError::OutcomeUnknown(None))
         }
     };
     example.to_json().unwrap_or_default()

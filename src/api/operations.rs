@@ -15,6 +15,8 @@ pub trait Operation: Send + Sync + 'static {
 /// Every operation reads the database; every one may find it unavailable
 /// or fail unexpectedly, and every one refuses unknown parameters (400).
 /// With `API_TOKEN` set, all but the health check require it (401).
+/// Every write may also lose the database's answer to its commit
+/// (`OutcomeUnknown`, a 503 of its own type).
 macro_rules! operations {
     ($($name:ident = $id:literal: [$($kind:ident),* $(,)?];)*) => {
         $(
@@ -37,24 +39,27 @@ operations! {
     ListTasks = "list_tasks": [BadRequest, Unauthorized, Internal, Unavailable];
     CreateTask = "create_task": [
         BadRequest, Unauthorized, Conflict, PayloadTooLarge, UnsupportedMediaType, Unprocessable,
-        Internal, Unavailable,
+        Internal, Unavailable, OutcomeUnknown,
     ];
     ReplaceTasks = "replace_tasks": [
         BadRequest, Unauthorized, NotFound, Conflict, PayloadTooLarge, UnsupportedMediaType,
-        Unprocessable, Internal, Unavailable,
+        Unprocessable, Internal, Unavailable, OutcomeUnknown,
     ];
-    DeleteTasks = "delete_tasks": [BadRequest, Unauthorized, Internal, Unavailable];
+    DeleteTasks = "delete_tasks": [
+        BadRequest, Unauthorized, Internal, Unavailable, OutcomeUnknown,
+    ];
     GetTask = "get_task": [BadRequest, Unauthorized, NotFound, Internal, Unavailable];
     ReplaceTask = "replace_task": [
         BadRequest, Unauthorized, NotFound, PreconditionFailed, Conflict, PayloadTooLarge,
-        UnsupportedMediaType, Internal, Unavailable,
+        UnsupportedMediaType, Internal, Unavailable, OutcomeUnknown,
     ];
     PatchTask = "patch_task": [
         BadRequest, Unauthorized, NotFound, PreconditionFailed, Conflict, PayloadTooLarge,
-        UnsupportedMediaType, Internal, Unavailable,
+        UnsupportedMediaType, Internal, Unavailable, OutcomeUnknown,
     ];
     DeleteTask = "delete_task": [
         BadRequest, Unauthorized, NotFound, PreconditionFailed, Internal, Unavailable,
+        OutcomeUnknown,
     ];
     ListNotifications = "list_notifications": [BadRequest, Unauthorized, Internal, Unavailable];
     StreamNotifications = "stream_notifications": [BadRequest, Unauthorized, Unavailable];
@@ -73,6 +78,25 @@ mod tests {
         for (id, problems) in ALL {
             assert!(ids.insert(*id), "{id} twice");
             assert!(problems.contains(&BadRequest), "{id}");
+        }
+    }
+
+    #[test]
+    fn a_lost_commit_answer_is_declared_by_exactly_the_writes() {
+        let writes = [
+            "create_task",
+            "replace_tasks",
+            "delete_tasks",
+            "replace_task",
+            "patch_task",
+            "delete_task",
+        ];
+        for (id, problems) in ALL {
+            assert_eq!(
+                problems.contains(&OutcomeUnknown),
+                writes.contains(id),
+                "{id}"
+            );
         }
     }
 }

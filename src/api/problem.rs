@@ -73,10 +73,15 @@ pub enum ProblemKind {
     Unprocessable,
     Internal,
     Unavailable,
+    /// A 503 of its own type: a write whose outcome the database never
+    /// confirmed. After a plain `Unavailable`, nothing was written.
+    OutcomeUnknown,
 }
 
 impl ProblemKind {
-    pub const ALL: [Self; 10] = [
+    /// `Unavailable` before `OutcomeUnknown`: [`Self::of_status`] finds the
+    /// first of a status.
+    pub const ALL: [Self; 11] = [
         Self::BadRequest,
         Self::Unauthorized,
         Self::NotFound,
@@ -87,6 +92,7 @@ impl ProblemKind {
         Self::Unprocessable,
         Self::Internal,
         Self::Unavailable,
+        Self::OutcomeUnknown,
     ];
 
     pub const fn status(self) -> StatusCode {
@@ -100,12 +106,27 @@ impl ProblemKind {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::OutcomeUnknown => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     pub fn of_status(status: StatusCode) -> Option<Self> {
         Self::ALL.into_iter().find(|kind| kind.status() == status)
+    }
+
+    /// The kind a problem is: the one its type names, else the first of its
+    /// status (refined types such as `validation` keep their status's kind).
+    pub fn of_problem(problem: &Problem) -> Option<Self> {
+        let status = problem.status_code();
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.status() == status && problem.kind == kind.type_uri())
+            .or_else(|| Self::of_status(status))
+    }
+
+    /// Its problem type, e.g. `urn:taskman:problem:unavailable`.
+    pub fn type_uri(self) -> String {
+        format!("urn:taskman:problem:{}", self.urn())
     }
 
     /// The response's description in the spec.
@@ -138,12 +159,23 @@ impl ProblemKind {
             Self::Internal => "An unexpected fault; the details are in the server log",
             Self::Unavailable => {
                 "The database is unreachable, cannot write, or did not answer in time, or \
-                 the server is at its limit; retry after `Retry-After` seconds"
+                 the server is at its limit; nothing was changed; retry after `Retry-After` \
+                 seconds"
+            }
+            // It shares the 503 with `Unavailable`, and describes both.
+            Self::OutcomeUnknown => {
+                "The database is unreachable, cannot write, or did not answer in time, or \
+                 the server is at its limit; nothing was changed; retry after `Retry-After` \
+                 seconds. Except with type `urn:taskman:problem:outcome-unknown`: the change \
+                 was sent to the database to commit and no answer came back, so it may or may \
+                 not have been made; read the task again before retrying a change or a delete, \
+                 and retry a create only with the same `Idempotency-Key`"
             }
         }
     }
 
-    fn urn(self) -> &'static str {
+    /// The last part of its problem type.
+    pub fn urn(self) -> &'static str {
         match self {
             Self::BadRequest => "bad-request",
             Self::Unauthorized => "unauthorized",
@@ -155,6 +187,7 @@ impl ProblemKind {
             Self::Unprocessable => "unprocessable",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
+            Self::OutcomeUnknown => "outcome-unknown",
         }
     }
 }
@@ -307,15 +340,31 @@ pub fn problem_of_store(err: &StoreError) -> Problem {
         StoreError::Unavailable { reason, .. } => {
             tracing::warn!(error = %DisplayChain(err), "database unavailable");
             let detail = match reason {
-                Unavailable::TimedOut => "the database did not answer in time; try again shortly",
-                Unavailable::Unreachable => "the database is unreachable; try again shortly",
-                Unavailable::Contended => "the database is too busy; try again shortly",
+                Unavailable::TimedOut => {
+                    "the database did not answer in time; nothing was changed; try again shortly"
+                }
+                Unavailable::Unreachable => {
+                    "the database is unreachable; nothing was changed; try again shortly"
+                }
+                Unavailable::Contended => {
+                    "the database is too busy; nothing was changed; try again shortly"
+                }
                 Unavailable::CannotWrite => {
                     "the database cannot write now (disk full or read-only); nothing was \
                      changed; try again later"
                 }
             };
             Problem::unavailable(detail)
+        }
+        StoreError::OutcomeUnknown(_) => {
+            tracing::warn!(error = %DisplayChain(err), "a write's outcome is unknown");
+            Problem::new(
+                ProblemKind::OutcomeUnknown,
+                None,
+                "the database did not confirm the change, which may or may not have been made; \
+                 read the task again (or retry a create with the same Idempotency-Key) before \
+                 trying again",
+            )
         }
         StoreError::Database(_) => {
             tracing::error!(error = %DisplayChain(err), "store failure");

@@ -30,6 +30,11 @@ pub enum StoreError {
         #[source]
         source: Option<sqlx::Error>,
     },
+    /// The write's commit was sent and no answer came back (the time limit
+    /// cut it off, or the connection was lost): it may or may not have
+    /// taken effect. The client has to look before it writes again.
+    #[error("the database did not confirm the commit")]
+    OutcomeUnknown(#[source] Option<sqlx::Error>),
     /// Anything else: a bug, or a database in a state the service does not expect.
     #[error("database error")]
     Database(#[source] sqlx::Error),
@@ -101,6 +106,15 @@ impl ErrorClass {
             | K::CheckViolation => Self::Constraint,
             _ => Self::Fault,
         }
+    }
+}
+
+/// The error for a commit that failed: one the database answered did not
+/// take effect; one whose answer was lost may have.
+pub(super) fn settle_commit(err: sqlx::Error, codes: CodeTable) -> StoreError {
+    match ErrorClass::of(&err, codes) {
+        ErrorClass::ConnectionLost => StoreError::OutcomeUnknown(Some(err)),
+        _ => settle(err, codes),
     }
 }
 

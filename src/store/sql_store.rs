@@ -10,6 +10,11 @@
 //!   end in a known state; one whose state is unknown (a failed commit or
 //!   rollback, a call cut off by the deadline or by its client going away)
 //!   is closed, never handed out again.
+//! - An answered time-out means not written. A write cut off before its
+//!   COMMIT was sent is rolled back by the database when its connection
+//!   closes; one cut off (or whose connection was lost) after COMMIT was
+//!   sent may have taken effect, and says so ([`StoreError::OutcomeUnknown`]).
+//!   The write queue makes the SQLite case exact (`write_queue.rs`).
 //! - A write that fails because the database cannot write marks the store
 //!   degraded until a write succeeds again; health checks then probe.
 
@@ -22,7 +27,7 @@ use tokio::time::Instant;
 
 use super::connections::{Connections, Lease, NoConnection};
 use super::dialect::Dialect;
-use super::error::{ErrorClass, StoreError, StoreResult, Unavailable, settle};
+use super::error::{ErrorClass, StoreError, StoreResult, Unavailable, settle, settle_commit};
 use super::op::{Failure, Op, backoff};
 use super::write_queue::WriteQueue;
 
@@ -99,12 +104,16 @@ impl<D: Dialect> SqlStore<D> {
         StoreError::unavailable(Unavailable::TimedOut, None)
     }
 
-    /// Counts the calls that gave up at the deadline.
+    /// Counts the calls that gave up at the deadline (a commit whose answer
+    /// did not come in time among them).
     fn count<T>(&self, outcome: StoreResult<T>) -> StoreResult<T> {
-        if let Err(StoreError::Unavailable {
-            reason: Unavailable::TimedOut,
-            ..
-        }) = &outcome
+        if let Err(
+            StoreError::Unavailable {
+                reason: Unavailable::TimedOut,
+                ..
+            }
+            | StoreError::OutcomeUnknown(None),
+        ) = &outcome
         {
             self.timeouts.fetch_add(1, Ordering::Relaxed);
         }
@@ -181,9 +190,18 @@ impl<D: Dialect> SqlStore<D> {
         loop {
             attempt += 1;
             let mut conn = self.acquire(connections, deadline).await?;
-            let outcome = tokio::time::timeout_at(deadline, in_transaction::<D, T>(&mut conn, &op));
+            let committing = AtomicBool::new(false);
+            let outcome = tokio::time::timeout_at(
+                deadline,
+                in_transaction::<D, T>(&mut conn, &op, &committing),
+            );
             let (result, reusable) = match outcome.await {
-                Err(_) => return Err(StoreError::unavailable(Unavailable::TimedOut, None)),
+                // Dropping the lease closes the connection: the database
+                // rolls back a transaction it was not told to commit.
+                Err(_) if !committing.load(Ordering::Acquire) => {
+                    return Err(StoreError::unavailable(Unavailable::TimedOut, None));
+                }
+                Err(_) => return Err(StoreError::OutcomeUnknown(None)),
                 Ok(done) => done,
             };
             if reusable {
@@ -194,8 +212,9 @@ impl<D: Dialect> SqlStore<D> {
             match result {
                 Ok(value) => return Ok(value),
                 Err(TxFailure::Refused(err)) => return Err(err),
-                // Whether the commit took effect is unknown: never run it again.
-                Err(TxFailure::AtCommit(err)) => return Err(settle(err, D::CODES)),
+                // The commit failed: never run it again, and say whether
+                // it may have taken effect.
+                Err(TxFailure::AtCommit(err)) => return Err(settle_commit(err, D::CODES)),
                 Err(TxFailure::BeforeCommit(err)) => {
                     let class = ErrorClass::of(&err, D::CODES);
                     if !self.retry(class, attempt, deadline).await {
@@ -278,27 +297,31 @@ pub(super) enum TxFailure {
 
 /// Runs `op` in a transaction on `conn`. Also says whether the connection
 /// is in a known state afterwards (its transaction committed or rolled
-/// back); if not, the caller must close it.
+/// back); if not, the caller must close it. `committing` is set just
+/// before COMMIT is sent, for a caller that cuts the call off.
 pub(super) async fn in_transaction<D: Dialect, T>(
     conn: &mut <D::Db as Database>::Connection,
     op: &Op<D::Db, T>,
+    committing: &AtomicBool,
 ) -> (Result<T, TxFailure>, bool) {
     let mut tx = match conn.begin_with(D::BEGIN_WRITE).await {
         Ok(tx) => tx,
         Err(err) => return (Err(TxFailure::BeforeCommit(err)), false),
     };
-    match op(&mut *tx).await {
-        Ok(value) => match tx.commit().await {
-            Ok(()) => (Ok(value), true),
-            Err(err) => (Err(TxFailure::AtCommit(err)), false),
-        },
+    let value = match op(&mut *tx).await {
+        Ok(value) => value,
         Err(failure) => {
             let reusable = tx.rollback().await.is_ok();
             let failure = match failure {
                 Failure::Refused(err) => TxFailure::Refused(err),
                 Failure::Sql(err) => TxFailure::BeforeCommit(err),
             };
-            (Err(failure), reusable)
+            return (Err(failure), reusable);
         }
+    };
+    committing.store(true, Ordering::Release);
+    match tx.commit().await {
+        Ok(()) => (Ok(value), true),
+        Err(err) => (Err(TxFailure::AtCommit(err)), false),
     }
 }

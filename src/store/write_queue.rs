@@ -8,11 +8,18 @@
 //! inside its own savepoint (so one write's failure undoes only that
 //! write), with one commit and one sync for the group. Readers use their own
 //! pool and, under WAL, are never blocked by the writer.
+//!
+//! An answered time-out means not written. Each job is queued, then either
+//! started by the writer or cancelled (by its caller at the deadline, or by
+//! the writer finding the deadline passed), one switch that only one side
+//! wins. A cancelled job never runs. A started one is answered with what
+//! really happened, even after its caller's deadline: its savepoint may
+//! have run, and the group's commit decides whether it stays.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::{Connection, Database};
@@ -68,27 +75,99 @@ impl<D: Dialect> WriteQueue<D> {
         deadline: Instant,
     ) -> StoreResult<T> {
         let (reply, answer) = oneshot::channel();
+        let state = Arc::new(JobState::default());
         let job = Box::new(OpJob::<D, T> {
             op,
             deadline,
+            state: state.clone(),
             result: None,
             reply,
         });
         if self.jobs.try_send(job).is_err() {
             return Err(StoreError::unavailable(Unavailable::Contended, None));
         }
-        match tokio::time::timeout_at(deadline, answer).await {
-            Ok(Ok(outcome)) => outcome,
-            // The writer stopped (shutdown) before answering.
-            Ok(Err(_)) => Err(StoreError::unavailable(Unavailable::Unreachable, None)),
-            Err(_) => Err(StoreError::unavailable(Unavailable::TimedOut, None)),
+        // A caller dropped before its answer (its client went away, or the
+        // request's own time limit cut it off) withdraws a queued job too.
+        let _withdraw = Withdraw(state.clone());
+        tokio::pin!(answer);
+        if let Ok(answered) = tokio::time::timeout_at(deadline, &mut answer).await {
+            return answered.unwrap_or_else(|_| Err(unanswered(&state)));
         }
+        if state.cancel() {
+            return Err(StoreError::unavailable(Unavailable::TimedOut, None));
+        }
+        // Started: it may commit yet. Its transaction is bounded (SQLite's
+        // busy timeout, the group's size), so wait for what it did.
+        answer.await.unwrap_or_else(|_| Err(unanswered(&state)))
+    }
+}
+
+/// The writer went away (shutdown) without answering.
+fn unanswered(state: &JobState) -> StoreError {
+    if state.started() {
+        StoreError::OutcomeUnknown(None)
+    } else {
+        StoreError::unavailable(Unavailable::Unreachable, None)
+    }
+}
+
+/// Cancels the job, if still queued, when its caller is done or dropped.
+struct Withdraw(Arc<JobState>);
+
+impl Drop for Withdraw {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// Where a job is: queued, then started or cancelled, never both.
+#[derive(Debug, Default)]
+struct JobState(AtomicU8);
+
+impl JobState {
+    const QUEUED: u8 = 0;
+    const STARTED: u8 = 1;
+    const CANCELLED: u8 = 2;
+
+    /// The writer's switch: true if the job is now started (or already was,
+    /// in an earlier attempt of its group).
+    fn start(&self) -> bool {
+        match self.0.compare_exchange(
+            Self::QUEUED,
+            Self::STARTED,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => true,
+            Err(now) => now == Self::STARTED,
+        }
+    }
+
+    /// The caller's switch at its deadline (or the writer's, finding the
+    /// deadline passed): true if the job will never run.
+    fn cancel(&self) -> bool {
+        match self.0.compare_exchange(
+            Self::QUEUED,
+            Self::CANCELLED,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => true,
+            Err(now) => now == Self::CANCELLED,
+        }
+    }
+
+    fn started(&self) -> bool {
+        self.0.load(Ordering::Acquire) == Self::STARTED
     }
 }
 
 /// A queued write, its result kept until the group's commit decides it.
 trait Job<D: Dialect>: Send {
     fn deadline(&self) -> Instant;
+    /// Switches a queued job to started unless its deadline has passed or
+    /// its caller cancelled it; says whether it may run.
+    fn start(&self) -> bool;
     /// Runs the write in a savepoint; returns the error, if any, that the
     /// group cannot survive (the savepoint could not be opened or closed).
     fn run<'c>(
@@ -102,6 +181,7 @@ trait Job<D: Dialect>: Send {
 struct OpJob<D: Dialect, T> {
     op: Op<D::Db, T>,
     deadline: Instant,
+    state: Arc<JobState>,
     result: Option<Result<T, Failure>>,
     reply: oneshot::Sender<StoreResult<T>>,
 }
@@ -109,6 +189,16 @@ struct OpJob<D: Dialect, T> {
 impl<D: Dialect, T: Send + 'static> Job<D> for OpJob<D, T> {
     fn deadline(&self) -> Instant {
         self.deadline
+    }
+
+    fn start(&self) -> bool {
+        if Instant::now() >= self.deadline {
+            // Too late to start: the caller is answered 503 (or soon will
+            // be), so the write must not happen. A retry of a started
+            // job's group is still allowed.
+            return !self.state.cancel() && self.state.start();
+        }
+        self.state.start()
     }
 
     fn run<'c>(
@@ -132,6 +222,17 @@ impl<D: Dialect, T: Send + 'static> Job<D> for OpJob<D, T> {
     }
 
     fn finish(self: Box<Self>, group: Result<(), StoreError>) {
+        if !self.state.started() {
+            // Cancelled, or never reached in a group that failed first: it
+            // never runs now, and nothing of it was written.
+            self.state.cancel();
+            let why = match group {
+                Err(err) if Instant::now() < self.deadline => err,
+                _ => StoreError::unavailable(Unavailable::TimedOut, None),
+            };
+            let _ = self.reply.send(Err(why));
+            return;
+        }
         let answer = match (group, self.result) {
             (Ok(()), Some(Ok(value))) => Ok(value),
             (_, Some(Err(Failure::Refused(err)))) => Err(err),
@@ -232,7 +333,9 @@ async fn run_group<D: Dialect>(
     group: &mut [Box<dyn Job<D>>],
 ) -> sqlx::Result<()> {
     let mut tx = conn.begin_with(D::BEGIN_WRITE).await?;
-    for job in group.iter_mut() {
+    // Each job is started just before it runs, not when the group forms:
+    // one waiting behind a long write may run out of time meanwhile.
+    for job in group.iter_mut().filter(|job| job.start()) {
         if let Some(err) = job.run(&mut tx).await {
             let _ = tx.rollback().await;
             return Err(err);
@@ -247,5 +350,134 @@ fn copy_of(err: &StoreError) -> StoreError {
     match err {
         StoreError::Unavailable { reason, .. } => StoreError::unavailable(*reason, None),
         other => StoreError::Database(sqlx::Error::Protocol(other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use sqlx::{Sqlite, SqliteConnection};
+    use tokio::sync::Semaphore;
+
+    use super::*;
+    use crate::store::sqlite::SqliteDialect;
+
+    async fn queue() -> WriteQueue<SqliteDialect> {
+        let connect: Connect<Sqlite> =
+            Arc::new(|| Box::pin(SqliteConnection::connect("sqlite::memory:")));
+        let mut first = connect().await.unwrap();
+        sqlx::query("CREATE TABLE written (n INTEGER NOT NULL)")
+            .execute(&mut first)
+            .await
+            .unwrap();
+        WriteQueue::start(first, connect)
+    }
+
+    /// Writes `n`, after `pause`.
+    fn write(n: i64, pause: Duration) -> Op<Sqlite, i64> {
+        Arc::new(move |conn| {
+            Box::pin(async move {
+                tokio::time::sleep(pause).await;
+                sqlx::query("INSERT INTO written (n) VALUES (?)")
+                    .bind(n)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(n)
+            })
+        })
+    }
+
+    fn written() -> Op<Sqlite, Vec<i64>> {
+        Arc::new(|conn| {
+            Box::pin(async move {
+                Ok(sqlx::query_scalar("SELECT n FROM written ORDER BY n")
+                    .fetch_all(&mut *conn)
+                    .await?)
+            })
+        })
+    }
+
+    fn in_secs(secs: u64) -> Instant {
+        Instant::now() + Duration::from_secs(secs)
+    }
+
+    /// The late write is committed with the held one, in one group: it
+    /// times out while the writer is busy with the group's first write.
+    #[tokio::test]
+    async fn a_write_that_times_out_while_its_group_runs_never_runs() {
+        let queue = queue().await;
+        let gate = Arc::new(Semaphore::new(0));
+        let held: Op<Sqlite, ()> = {
+            let gate = gate.clone();
+            Arc::new(move |_| {
+                let gate = gate.clone();
+                Box::pin(async move {
+                    let _ = gate.acquire().await;
+                    Ok(())
+                })
+            })
+        };
+        let ran = Arc::new(AtomicBool::new(false));
+        let late: Op<Sqlite, ()> = {
+            let ran = ran.clone();
+            Arc::new(move |_| {
+                ran.store(true, Ordering::Relaxed);
+                Box::pin(async { Ok(()) })
+            })
+        };
+
+        // One thread: both are queued before the writer first runs, so it
+        // takes them as one group.
+        let (first, answer) = tokio::join!(queue.submit(held, in_secs(30)), async {
+            let answer = queue
+                .submit(late, Instant::now() + Duration::from_millis(20))
+                .await;
+            gate.add_permits(1);
+            answer
+        });
+        first.unwrap();
+        // FIFO: once a later write is answered, the group is done.
+        queue
+            .submit(write(1, Duration::ZERO), in_secs(30))
+            .await
+            .unwrap();
+
+        assert!(matches!(
+            answer,
+            Err(StoreError::Unavailable {
+                reason: Unavailable::TimedOut,
+                ..
+            })
+        ));
+        assert!(!ran.load(Ordering::Relaxed), "a write answered 503 ran");
+    }
+
+    #[tokio::test]
+    async fn a_started_write_is_answered_with_its_commit_even_after_the_deadline() {
+        let queue = queue().await;
+        let slow = write(7, Duration::from_millis(300));
+
+        let answer = queue
+            .submit(slow, Instant::now() + Duration::from_millis(50))
+            .await;
+
+        assert_eq!(answer.unwrap(), 7);
+        assert_eq!(queue.submit(written(), in_secs(30)).await.unwrap(), [7]);
+    }
+
+    #[test]
+    fn a_job_is_started_or_cancelled_never_both() {
+        for _ in 0..1_000 {
+            let state = Arc::new(JobState::default());
+            let starter = std::thread::spawn({
+                let state = state.clone();
+                move || state.start()
+            });
+            let cancelled = state.cancel();
+            let started = starter.join().unwrap();
+            assert_ne!(started, cancelled);
+            assert_eq!(state.started(), started);
+        }
     }
 }

@@ -20,6 +20,7 @@ mod generated_client;
 mod health;
 mod legacy_rows;
 mod observability;
+mod outcomes;
 mod readme;
 mod replicas;
 mod responses;

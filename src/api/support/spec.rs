@@ -87,8 +87,21 @@ fn add_examples(spec: &mut Value) {
             for kind in *problems {
                 let status = kind.status().as_u16().to_string();
                 let media = &mut operation["responses"][&status]["content"][PROBLEM_CONTENT_TYPE];
-                if media.is_object() {
+                if !media.is_object() {
+                    continue;
+                }
+                let sharing: Vec<_> = problems
+                    .iter()
+                    .filter(|other| other.status() == kind.status())
+                    .collect();
+                if sharing.len() == 1 {
                     media["example"] = examples::problem(&id, *kind);
+                } else {
+                    // Several types share the status: a named example of each.
+                    media["examples"][kind.urn()] = json!({
+                        "summary": kind.type_uri(),
+                        "value": examples::problem(&id, *kind),
+                    });
                 }
             }
             if id == "get_health"
