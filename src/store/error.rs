@@ -47,7 +47,9 @@ pub enum Unavailable {
     TimedOut,
     #[error("it cannot be reached")]
     Unreachable,
-    #[error("it stayed locked by other writers through every retry")]
+    #[error(
+        "it stayed locked by other writers (or refused a conflicting commit) until the retries or the time limit ran out"
+    )]
     Contended,
     #[error("it cannot write (disk full, read-only or I/O error)")]
     CannotWrite,
@@ -109,12 +111,33 @@ impl ErrorClass {
     }
 }
 
-/// The error for a commit that failed: one the database answered did not
-/// take effect; one whose answer was lost may have.
+/// What a failed `COMMIT` means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum CommitFailure {
+    /// The database answered with an error: the transaction did not commit
+    /// (MySQL rolls it back). A lock conflict here — on MariaDB Galera, 1213
+    /// is a failed certification or a brute-force abort — is worth another
+    /// run of the whole transaction, like one before the commit.
+    NotCommitted(ErrorClass),
+    /// The answer was lost: it may have committed.
+    Unknown,
+}
+
+impl CommitFailure {
+    pub(super) fn of(err: &sqlx::Error, codes: CodeTable) -> Self {
+        match err {
+            sqlx::Error::Database(_) => Self::NotCommitted(ErrorClass::of(err, codes)),
+            _ if ErrorClass::of(err, codes) == ErrorClass::ConnectionLost => Self::Unknown,
+            _ => Self::NotCommitted(ErrorClass::of(err, codes)),
+        }
+    }
+}
+
+/// The error for a commit that failed and is not run again.
 pub(super) fn settle_commit(err: sqlx::Error, codes: CodeTable) -> StoreError {
-    match ErrorClass::of(&err, codes) {
-        ErrorClass::ConnectionLost => StoreError::OutcomeUnknown(Some(err)),
-        _ => settle(err, codes),
+    match CommitFailure::of(&err, codes) {
+        CommitFailure::Unknown => StoreError::OutcomeUnknown(Some(err)),
+        CommitFailure::NotCommitted(_) => settle(err, codes),
     }
 }
 
@@ -127,5 +150,72 @@ pub(super) fn settle(err: sqlx::Error, codes: CodeTable) -> StoreError {
         ErrorClass::TimedOut => StoreError::unavailable(Unavailable::TimedOut, Some(err)),
         ErrorClass::Constraint => StoreError::Refused(err),
         ErrorClass::Fault => StoreError::Database(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database error the server sent, of any code.
+    #[derive(Debug)]
+    struct Answered;
+
+    impl std::fmt::Display for Answered {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("Deadlock found when trying to get lock")
+        }
+    }
+
+    impl std::error::Error for Answered {}
+
+    impl sqlx::error::DatabaseError for Answered {
+        fn message(&self) -> &str {
+            "Deadlock found when trying to get lock"
+        }
+
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn deadlock(_: &dyn sqlx::error::DatabaseError) -> ErrorClass {
+        ErrorClass::Transient
+    }
+
+    fn node_not_ready(_: &dyn sqlx::error::DatabaseError) -> ErrorClass {
+        ErrorClass::ConnectionLost
+    }
+
+    #[test]
+    fn a_commit_the_database_refused_did_not_happen_and_a_lost_answer_may_have() {
+        let refused = sqlx::Error::Database(Box::new(Answered));
+        assert_eq!(
+            CommitFailure::of(&refused, deadlock),
+            CommitFailure::NotCommitted(ErrorClass::Transient)
+        );
+        // Refused by a node that is not ready: not committed either.
+        assert_eq!(
+            CommitFailure::of(&refused, node_not_ready),
+            CommitFailure::NotCommitted(ErrorClass::ConnectionLost)
+        );
+        let lost = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert_eq!(CommitFailure::of(&lost, deadlock), CommitFailure::Unknown);
+        assert!(matches!(
+            settle_commit(lost, deadlock),
+            StoreError::OutcomeUnknown(_)
+        ));
     }
 }

@@ -27,7 +27,9 @@ use tokio::time::Instant;
 
 use super::connections::{Connections, Lease, NoConnection};
 use super::dialect::Dialect;
-use super::error::{ErrorClass, StoreError, StoreResult, Unavailable, settle, settle_commit};
+use super::error::{
+    CommitFailure, ErrorClass, StoreError, StoreResult, Unavailable, settle, settle_commit,
+};
 use super::op::{Failure, Op, backoff};
 use super::write_queue::WriteQueue;
 
@@ -212,9 +214,15 @@ impl<D: Dialect> SqlStore<D> {
             match result {
                 Ok(value) => return Ok(value),
                 Err(TxFailure::Refused(err)) => return Err(err),
-                // The commit failed: never run it again, and say whether
-                // it may have taken effect.
-                Err(TxFailure::AtCommit(err)) => return Err(settle_commit(err, D::CODES)),
+                // The commit failed. Refused by the database, it did not
+                // happen, and a lock conflict (Galera's certification) is
+                // run again; with its answer lost, it is never run again and
+                // the caller is told the outcome is unknown.
+                Err(TxFailure::AtCommit(err)) => match CommitFailure::of(&err, D::CODES) {
+                    CommitFailure::NotCommitted(class)
+                        if self.retry(class, attempt, deadline).await => {}
+                    _ => return Err(settle_commit(err, D::CODES)),
+                },
                 Err(TxFailure::BeforeCommit(err)) => {
                     let class = ErrorClass::of(&err, D::CODES);
                     if !self.retry(class, attempt, deadline).await {
