@@ -169,11 +169,12 @@ async fn table_exists(conn: &mut MySqlConnection, table: &str) -> anyhow::Result
     Ok(found > 0)
 }
 
-async fn index_exists(
+/// Whether `table` has an index named `index` (also for the failed-migration check).
+pub(super) async fn index_exists(
     conn: &mut MySqlConnection,
     table: &str,
     index: &str,
-) -> anyhow::Result<bool> {
+) -> sqlx::Result<bool> {
     let found: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM information_schema.statistics \
          WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ?",

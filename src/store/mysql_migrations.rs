@@ -216,17 +216,10 @@ async fn check(conn: &mut MySqlConnection, change: Change) -> anyhow::Result<(bo
                 (missing.len() < columns.len(), missing)
             }
         }
-        Change::Index(table, index) => {
-            let found: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM information_schema.statistics \
-                 WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ?",
-            )
-            .bind(table)
-            .bind(index)
-            .fetch_one(&mut *conn)
-            .await?;
-            present_or(found > 0, format!("index {index} on {table}"))
-        }
+        Change::Index(table, index) => present_or(
+            super::adopt::index_exists(conn, table, index).await?,
+            format!("index {index} on {table}"),
+        ),
         Change::NotNull(table, column, column_type) => {
             let found = column_shape(conn, table, column).await?;
             let right = found.is_some_and(|shape| {

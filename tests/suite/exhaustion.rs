@@ -201,25 +201,32 @@ async fn connections_beyond_the_cap_get_503() {
     .await;
 }
 
-/// Over the connection cap the 503 waits for the request head: sent before
-/// it, HTTP clients take it as a broken connection, not a 503 to retry on.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_connection_is_answered_after_its_request() {
-    let app = spawn_app_with(Backend::Sqlite, &["--max-connections", "1"]).await;
-    let target = host_port(&app.address);
-    let mut held = TcpStream::connect(&target).await.expect("connect");
+/// A connection the server has taken (a request was answered on it), kept open.
+async fn hold_a_connection(target: &str) -> TcpStream {
+    let mut held = TcpStream::connect(target).await.expect("connect");
     held.write_all(b"GET /v1/health HTTP/1.1\r\nHost: t\r\n\r\n")
         .await
         .expect("request");
     let mut buffer = [0u8; 1024];
     let n = held.read(&mut buffer).await.expect("answer");
     assert!(buffer[..n].starts_with(b"HTTP/1.1 200"));
+    held
+}
+
+/// Over the connection cap the 503 waits for the request head: sent before
+/// it, HTTP clients take it as a broken connection, not a 503 to retry on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_connection_is_answered_after_its_request() {
+    let app = spawn_app_with(Backend::Sqlite, &["--max-connections", "1"]).await;
+    let target = host_port(&app.address);
+    let _held = hold_a_connection(&target).await;
 
     let mut extra = TcpStream::connect(&target).await.expect("connect");
     extra
         .write_all(b"GET /v1/tasks HTTP/1.1\r\n")
         .await
         .expect("half a head");
+    let mut buffer = [0u8; 1024];
     let early = tokio::time::timeout(Duration::from_millis(300), extra.read(&mut buffer)).await;
     assert!(early.is_err(), "answered before the request: {early:?}");
     extra.write_all(b"Host: t\r\n\r\n").await.expect("rest");
@@ -240,13 +247,7 @@ async fn a_refused_connection_is_answered_after_its_request() {
 async fn health_is_answered_at_the_connection_cap() {
     let app = spawn_app_with(Backend::Sqlite, &["--max-connections", "1"]).await;
     let target = host_port(&app.address);
-    let mut held = TcpStream::connect(&target).await.expect("connect");
-    held.write_all(b"GET /v1/health HTTP/1.1\r\nHost: t\r\n\r\n")
-        .await
-        .expect("request");
-    let mut buffer = [0u8; 1024];
-    let n = held.read(&mut buffer).await.expect("answer");
-    assert!(buffer[..n].starts_with(b"HTTP/1.1 200"));
+    let held = hold_a_connection(&target).await;
 
     let health = reqwest::get(app.url("/v1/health"))
         .await
