@@ -8,7 +8,12 @@ use serde_json::Value;
 
 use crate::common::{Backend, json_body, spawn_app};
 
-const PREVIOUS: &[&str] = &[include_str!("../../openapi/previous/2026-11-28.json")];
+/// Every released spec, oldest first; add the committed one here whenever a
+/// change to the API lands.
+const PREVIOUS: &[&str] = &[
+    include_str!("../../openapi/previous/2026-11-28.json"),
+    include_str!("../../openapi/previous/2026-12-06.json"),
+];
 
 /// Follows a `$ref` within the spec.
 fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
