@@ -13,6 +13,7 @@ mod mysql;
 mod mysql_migrations;
 mod notifications;
 mod op;
+mod reachability;
 mod rows;
 mod sql;
 mod sql_store;

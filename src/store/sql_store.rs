@@ -17,6 +17,8 @@
 //!   The write queue makes the SQLite case exact (`write_queue.rs`).
 //! - A write that fails because the database cannot write marks the store
 //!   degraded until a write succeeds again; health checks then probe.
+//! - A call that finds a network database gone (MySQL) makes the next ones
+//!   answer 503 at once until a probe gets through (`reachability.rs`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,6 +33,7 @@ use super::error::{
     CommitFailure, ErrorClass, StoreError, StoreResult, Unavailable, settle, settle_commit,
 };
 use super::op::{Failure, Op, backoff};
+use super::reachability::Reachability;
 use super::write_queue::WriteQueue;
 
 /// How often a transaction is run again after a lock conflict or a lost
@@ -76,6 +79,9 @@ pub struct SqlStore<D: Dialect> {
     cannot_write: AtomicBool,
     retries: Arc<AtomicU64>,
     timeouts: AtomicU64,
+    /// For a database reached over the network (a pooled writer); SQLite
+    /// cannot be unreachable.
+    reachability: Option<Arc<Reachability<D::Db>>>,
 }
 
 impl<D: Dialect> SqlStore<D> {
@@ -88,6 +94,10 @@ impl<D: Dialect> SqlStore<D> {
             Writer::Queued(queue) => queue.retries(),
             Writer::Pooled(_) => Arc::default(),
         };
+        let reachability = match &writer {
+            Writer::Pooled(_) => Some(Arc::new(Reachability::new(reader.clone()))),
+            Writer::Queued(_) => None,
+        };
         Self {
             reader,
             writer,
@@ -95,6 +105,7 @@ impl<D: Dialect> SqlStore<D> {
             cannot_write: AtomicBool::new(false),
             retries,
             timeouts: AtomicU64::new(0),
+            reachability,
         }
     }
 
@@ -106,9 +117,18 @@ impl<D: Dialect> SqlStore<D> {
         StoreError::unavailable(Unavailable::TimedOut, None)
     }
 
+    /// A 503 at once while the database is known to be down.
+    fn refused(&self) -> Option<StoreError> {
+        self.reachability.as_ref().and_then(|r| r.refuse())
+    }
+
     /// Counts the calls that gave up at the deadline (a commit whose answer
-    /// did not come in time among them).
+    /// did not come in time among them), and notes one that found the
+    /// database gone.
     fn count<T>(&self, outcome: StoreResult<T>) -> StoreResult<T> {
+        if let Some(reachability) = &self.reachability {
+            reachability.observe(&outcome);
+        }
         if let Err(
             StoreError::Unavailable {
                 reason: Unavailable::TimedOut,
@@ -125,6 +145,9 @@ impl<D: Dialect> SqlStore<D> {
     /// Runs a read on a pooled connection, within the deadline, again on a
     /// fresh connection if this one was lost.
     pub(super) async fn read<T: Send + 'static>(&self, op: Op<D::Db, T>) -> StoreResult<T> {
+        if let Some(refused) = self.refused() {
+            return Err(refused);
+        }
         let outcome = self.read_within(op).await;
         self.count(outcome)
     }
@@ -166,6 +189,9 @@ impl<D: Dialect> SqlStore<D> {
     /// Runs a write: in its own transaction (`Pooled`), or in the writer's
     /// next group commit (`Queued`).
     pub(super) async fn write<T: Send + 'static>(&self, op: Op<D::Db, T>) -> StoreResult<T> {
+        if let Some(refused) = self.refused() {
+            return Err(refused);
+        }
         let deadline = self.deadline();
         let outcome = match &self.writer {
             Writer::Pooled(connections) => self.write_pooled(connections, op, deadline).await,

@@ -303,6 +303,9 @@ async fn a_lost_answer_to_a_commit_is_outcome_unknown_and_one_before_it_is_not_w
     proxy.freeze_after("BEGIN");
     let held_before = problem_body(create("held before").await, 503).await;
     proxy.thaw();
+    // The time-out marked the database down: it is answered 503 at once
+    // until a probe gets through.
+    back_up(&client, &address).await;
     proxy.freeze_after("COMMIT");
     let held_after = problem_body(create("held after").await, 503).await;
     proxy.thaw();
@@ -323,5 +326,76 @@ async fn a_lost_answer_to_a_commit_is_outcome_unknown_and_one_before_it_is_not_w
         "{held_after}"
     );
     assert_eq!(stored_with_title(&database, "held after").await, 1);
+    let _ = stop_server.send(());
+}
+
+/// Waits until the service answers with the database again.
+async fn back_up(client: &reqwest::Client, address: &str) {
+    crate::common::eventually(Duration::from_secs(20), "the database back", || async {
+        let health = client
+            .get(format!("{address}/v1/health"))
+            .send()
+            .await
+            .ok()?;
+        (health.status() == 200).then_some(())
+    })
+    .await;
+}
+
+/// A database that stops answering costs one call its whole `DB_TIMEOUT`;
+/// the calls after it are answered 503 at once, and service resumes within
+/// moments of the database answering again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_known_down_is_answered_at_once_until_it_is_back() {
+    let database = TestDatabase::create(Backend::MySql).await;
+    let mut url = url::Url::parse(database.url()).unwrap();
+    let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(3306));
+    let target = tokio::net::lookup_host(target)
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let proxy = TcpProxy::start(target).await;
+    url.set_host(Some("127.0.0.1")).unwrap();
+    url.set_port(Some(proxy.port)).unwrap();
+    let (address, stop_server, _server) =
+        start(url.as_str(), &["--db-timeout".into(), "6s".into()]).await;
+    let client = reqwest::Client::new();
+    let list = || {
+        let (client, address) = (client.clone(), address.clone());
+        async move {
+            let started = std::time::Instant::now();
+            let response = client
+                .get(format!("{address}/v1/tasks"))
+                .send()
+                .await
+                .expect("request sent");
+            (response, started.elapsed())
+        }
+    };
+    json_body(list().await.0, 200).await;
+
+    proxy.freeze();
+    let (first, _) = list().await;
+    problem_body(first, 503).await;
+    for _ in 0..5 {
+        let (next, took) = list().await;
+        problem_body(next, 503).await;
+        // Before: each waited its whole 6 s.
+        assert!(
+            took < Duration::from_secs(3),
+            "a known-down database took {took:?}"
+        );
+    }
+    let health = client
+        .get(format!("{address}/v1/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 503);
+
+    proxy.thaw();
+    back_up(&client, &address).await;
+    json_body(list().await.0, 200).await;
     let _ = stop_server.send(());
 }
