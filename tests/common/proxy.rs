@@ -10,6 +10,27 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// A fresh MySQL database reached through a [`TcpProxy`]: the database,
+/// the proxy, and the URL that goes through it.
+pub async fn proxied_mysql() -> (super::TestDatabase, TcpProxy, String) {
+    let database = super::TestDatabase::create(super::Backend::MySql).await;
+    let mut url = url::Url::parse(database.url()).expect("a database URL");
+    let target = format!(
+        "{}:{}",
+        url.host_str().expect("a host"),
+        url.port().unwrap_or(3306)
+    );
+    let target = tokio::net::lookup_host(target)
+        .await
+        .expect("the database host resolves")
+        .next()
+        .expect("an address");
+    let proxy = TcpProxy::start(target).await;
+    url.set_host(Some("127.0.0.1")).expect("a host");
+    url.set_port(Some(proxy.port)).expect("a port");
+    (database, proxy, url.to_string())
+}
+
 pub struct TcpProxy {
     pub port: u16,
     accept: JoinHandle<()>,

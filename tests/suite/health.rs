@@ -3,7 +3,7 @@
 use serde_json::json;
 use sqlx::{Connection, MySqlConnection, SqliteConnection};
 
-use crate::common::{Backend, TcpProxy, TestDatabase, json_body, start};
+use crate::common::{Backend, json_body, proxied_mysql, start};
 
 crate::on_both_backends!(
     health_is_ok_with_the_database_up,
@@ -47,19 +47,8 @@ async fn health_fails_where_queries_fail_even_while_the_server_answers_pings(bac
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_is_503_when_the_database_is_unreachable() {
-    let database = TestDatabase::create(Backend::MySql).await;
-    let url = url::Url::parse(database.url()).unwrap();
-    let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(3306));
-    let target = tokio::net::lookup_host(target)
-        .await
-        .unwrap()
-        .next()
-        .unwrap();
-    let proxy = TcpProxy::start(target).await;
-    let mut through_proxy = url.clone();
-    through_proxy.set_host(Some("127.0.0.1")).unwrap();
-    through_proxy.set_port(Some(proxy.port)).unwrap();
-    let (address, stop, _server) = start(through_proxy.as_str(), &[]).await;
+    let (_database, proxy, through_proxy) = proxied_mysql().await;
+    let (address, stop, _server) = start(&through_proxy, &[]).await;
     let client = reqwest::Client::new();
     let ok = client
         .get(format!("{address}/v1/health"))

@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::common::{Backend, TcpProxy, TestDatabase, json_body, problem_body, start};
+use crate::common::{Backend, TestDatabase, json_body, problem_body, proxied_mysql, start};
 
 /// Tasks every bulk writer replaces at once.
 const BULK_TASKS: usize = 1_000;
@@ -264,19 +264,9 @@ async fn stored_with_title(database: &TestDatabase, title: &str) -> i64 {
 /// and is not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_answer_to_a_commit_is_outcome_unknown_and_one_before_it_is_not_written() {
-    let database = TestDatabase::create(Backend::MySql).await;
-    let mut url = url::Url::parse(database.url()).unwrap();
-    let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(3306));
-    let target = tokio::net::lookup_host(target)
-        .await
-        .unwrap()
-        .next()
-        .unwrap();
-    let proxy = TcpProxy::start(target).await;
-    url.set_host(Some("127.0.0.1")).unwrap();
-    url.set_port(Some(proxy.port)).unwrap();
+    let (database, proxy, url) = proxied_mysql().await;
     let (address, stop_server, _server) = start(
-        url.as_str(),
+        &url,
         &[
             "--db-timeout".into(),
             "2s".into(),
@@ -347,19 +337,8 @@ async fn back_up(client: &reqwest::Client, address: &str) {
 /// moments of the database answering again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_known_down_is_answered_at_once_until_it_is_back() {
-    let database = TestDatabase::create(Backend::MySql).await;
-    let mut url = url::Url::parse(database.url()).unwrap();
-    let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(3306));
-    let target = tokio::net::lookup_host(target)
-        .await
-        .unwrap()
-        .next()
-        .unwrap();
-    let proxy = TcpProxy::start(target).await;
-    url.set_host(Some("127.0.0.1")).unwrap();
-    url.set_port(Some(proxy.port)).unwrap();
-    let (address, stop_server, _server) =
-        start(url.as_str(), &["--db-timeout".into(), "6s".into()]).await;
+    let (_database, proxy, url) = proxied_mysql().await;
+    let (address, stop_server, _server) = start(&url, &["--db-timeout".into(), "6s".into()]).await;
     let client = reqwest::Client::new();
     let list = || {
         let (client, address) = (client.clone(), address.clone());
