@@ -48,6 +48,7 @@ impl App {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let expiry = ExpiryService::new(
             stores.expiries.clone(),
+            stores.notifications.clone(),
             clock.clone(),
             expiry_settings(&config),
             Arc::new(api::render_notification),

@@ -155,9 +155,10 @@ impl NotificationsApi {
     /// Server-Sent Events (`text/event-stream`): `retry:` first, then per
     /// new warning one event whose `id:` is the notification's id and whose
     /// `data:` is the Notification as JSON; comment lines keep an idle
-    /// connection alive. Reconnect with `Last-Event-ID` to get what was
-    /// missed meanwhile first (from the history), then live warnings, none
-    /// twice. Generated clients see the body as text: read it with an SSE
+    /// connection alive. Events come in increasing id order, every
+    /// replica's warnings on every replica's stream. Reconnect with
+    /// `Last-Event-ID` to get what was missed meanwhile first (from the
+    /// history), then live warnings, none twice and none left out. Generated clients see the body as text: read it with an SSE
     /// client (EventSource, `curl -N`, Python `httpx-sse`).
     ///
     /// **Not for "Try it out"**: the stream never ends, so Swagger UI waits

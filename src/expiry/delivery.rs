@@ -1,5 +1,7 @@
-//! Where a won warning goes at once: the log and the live stream; and a
-//! nudge to the webhook sender, which works from the database.
+//! Where a won warning goes: the log at once, and a nudge to the history
+//! follower (which publishes it to the live streams, in id order, with
+//! every other replica's) and to the webhook sender, which works from the
+//! database.
 
 use std::sync::Arc;
 
@@ -9,11 +11,12 @@ use crate::domain::{Notification, NotificationKind, Timestamp};
 
 /// Subscribers further behind than this many warnings skip ahead; the
 /// sender never waits for them.
-pub const STREAM_BUFFER: usize = 1024;
+const STREAM_BUFFER: usize = 1024;
 
 pub struct Delivery {
     stream: broadcast::Sender<Notification>,
     webhook_due: Arc<Notify>,
+    claimed: Notify,
 }
 
 impl Default for Delivery {
@@ -27,16 +30,30 @@ impl Delivery {
         Self {
             stream: broadcast::channel(STREAM_BUFFER).0,
             webhook_due: Arc::new(Notify::new()),
+            claimed: Notify::new(),
         }
     }
 
-    /// A live feed of new warnings; a subscriber that falls behind skips ahead.
+    /// A live feed of new warnings, every replica's, in increasing id
+    /// order; a subscriber that falls behind skips ahead.
     pub fn subscribe(&self) -> broadcast::Receiver<Notification> {
         self.stream.subscribe()
     }
 
     pub(super) fn webhook_due(&self) -> Arc<Notify> {
         self.webhook_due.clone()
+    }
+
+    /// Resolves when this replica has claimed warnings since the last call.
+    pub(super) async fn claimed(&self) {
+        self.claimed.notified().await;
+    }
+
+    /// Only the history follower publishes, so that the stream's order is
+    /// the history's.
+    pub(super) fn publish(&self, notification: &Notification) {
+        // No subscribers is not an error: the history keeps every warning.
+        let _ = self.stream.send(notification.clone());
     }
 
     pub(super) fn deliver(&self, notification: &Notification, now: Timestamp) {
@@ -47,8 +64,7 @@ impl Delivery {
             "{}",
             describe(notification, now)
         );
-        // No subscribers is not an error: the history keeps every warning.
-        let _ = self.stream.send(notification.clone());
+        self.claimed.notify_one();
         if notification.delivery.state == crate::domain::DeliveryState::Pending {
             self.webhook_due.notify_one();
         }

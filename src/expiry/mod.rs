@@ -6,6 +6,7 @@
 mod cache;
 mod classify;
 mod delivery;
+mod follower;
 mod handle;
 mod reconcile;
 mod settings;
@@ -20,7 +21,7 @@ use tokio::task::JoinSet;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 pub use cache::ExpiryCache;
-pub use delivery::{Delivery, STREAM_BUFFER};
+pub use delivery::Delivery;
 pub use handle::ExpiryHandle;
 use reconcile::Reconciler;
 pub use settings::{ExpirySettings, WebhookSettings, WebhookUrl};
@@ -28,7 +29,7 @@ pub use webhook::{RenderNotification, signature};
 
 use crate::domain::Clock;
 use crate::metrics::ExpiryMetrics;
-use crate::store::ExpiryStore;
+use crate::store::{ExpiryStore, NotificationStore};
 use crate::telemetry::DisplayChain;
 
 /// Expired idempotency keys are forgotten at minute 17 of every hour.
@@ -38,6 +39,7 @@ const PURGE_SCHEDULE: &str = "0 17 * * * *";
 pub struct ExpiryService {
     handle: ExpiryHandle,
     store: Arc<dyn ExpiryStore>,
+    history: Arc<dyn NotificationStore>,
     clock: Arc<dyn Clock>,
     settings: Arc<ExpirySettings>,
     delivery: Arc<Delivery>,
@@ -55,6 +57,7 @@ pub struct RunningExpiry {
 impl ExpiryService {
     pub fn new(
         store: Arc<dyn ExpiryStore>,
+        history: Arc<dyn NotificationStore>,
         clock: Arc<dyn Clock>,
         settings: ExpirySettings,
         render: RenderNotification,
@@ -63,6 +66,7 @@ impl ExpiryService {
         Self {
             handle: ExpiryHandle::new(),
             store,
+            history,
             clock,
             settings: Arc::new(settings),
             delivery: Arc::new(Delivery::new()),
@@ -81,7 +85,8 @@ impl ExpiryService {
     }
 
     /// Loads the cache (in the background, so serving starts at once), then
-    /// runs the tick loop, the reconcile schedule and the webhook sender.
+    /// runs the tick loop, the history follower that feeds live streams,
+    /// the reconcile schedule and the webhook sender.
     pub async fn start(&self) -> anyhow::Result<RunningExpiry> {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
@@ -90,6 +95,13 @@ impl ExpiryService {
             self.store.clone(),
             self.clock.clone(),
         ));
+
+        let follower = follower::HistoryFollower {
+            store: self.history.clone(),
+            delivery: self.delivery.clone(),
+            every: self.settings.tick,
+        };
+        tasks.spawn(follower.run(stopped.clone()));
 
         let ticker = ticker::Ticker {
             handle: self.handle.clone(),

@@ -15,9 +15,13 @@ use crate::metrics::{ExpiryMetrics, WarningLabels};
 use crate::store::{ExpiryStore, StoreError};
 use crate::telemetry::DisplayChain;
 
-/// Claims run a few at a time: a burst of due warnings should not wait on
-/// one database round trip after another.
-const CLAIM_CONCURRENCY: usize = 8;
+/// Due warnings are claimed this many to a transaction: claims commit one
+/// transaction after another (see `ExpiryStore::claim`), so a burst is
+/// claimed in few of them.
+const CLAIM_BATCH: usize = 256;
+
+/// Lost claims are looked up again a few at a time.
+const LOOKUP_CONCURRENCY: usize = 8;
 
 pub struct Ticker {
     pub handle: ExpiryHandle,
@@ -33,7 +37,7 @@ pub struct Ticker {
 
 impl Ticker {
     /// Ticks until `stop` turns true. A tick in progress finishes first, so
-    /// every warning claimed is also delivered to the log and the stream.
+    /// every warning claimed is also logged.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut interval = tokio::time::interval(self.settings.tick);
         interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -60,46 +64,65 @@ impl Ticker {
         if due.is_empty() {
             return;
         }
-        futures_util::stream::iter(due)
-            .for_each_concurrent(CLAIM_CONCURRENCY, |due| self.warn(due, now))
-            .await;
+        for batch in due.chunks(CLAIM_BATCH) {
+            self.warn(batch, now).await;
+        }
     }
 
-    async fn warn(&self, due: PendingExpiry, now: Timestamp) {
-        let (kind, late) = classify(&due, now, self.started_at, &self.settings);
-        let claim = Claim {
-            task_id: due.task_id,
-            expiry_dt: due.expiry_dt,
-            kind,
-            late,
-            notified_at: now,
-            deliver: self.settings.webhook.is_some(),
-        };
-        match self.store.claim(&claim).await {
-            Ok(Some(notification)) => {
-                self.metrics
-                    .warnings
-                    .get_or_create(&WarningLabels {
-                        kind: kind.as_str(),
-                        late,
-                    })
-                    .inc();
-                self.delivery.deliver(&notification, now);
+    async fn warn(&self, due: &[PendingExpiry], now: Timestamp) {
+        let claims: Vec<Claim> = due
+            .iter()
+            .map(|due| {
+                let (kind, late) = classify(due, now, self.started_at, &self.settings);
+                Claim {
+                    task_id: due.task_id,
+                    expiry_dt: due.expiry_dt,
+                    kind,
+                    late,
+                    notified_at: now,
+                    deliver: self.settings.webhook.is_some(),
+                }
+            })
+            .collect();
+        let won = match self.store.claim(&claims).await {
+            Ok(won) => won,
+            Err(err) => {
+                for due in due {
+                    self.retry_later(due, &err);
+                }
+                return;
             }
-            // Another replica warned first, or the task changed or vanished
-            // since the cache learnt of it: look again at what it is now.
-            Ok(None) => match self.store.pending_expiry(due.task_id).await {
-                Ok(Some(pending)) => self.handle.track(&pending),
-                Ok(None) => {}
-                Err(err) => self.retry_later(due, &err),
-            },
-            Err(err) => self.retry_later(due, &err),
+        };
+        for notification in &won {
+            self.metrics
+                .warnings
+                .get_or_create(&WarningLabels {
+                    kind: notification.kind.as_str(),
+                    late: notification.late,
+                })
+                .inc();
+            self.delivery.deliver(notification, now);
         }
+        // Another replica warned first, or the task changed or vanished
+        // since the cache learnt of it: look again at what it is now.
+        let lost = due.iter().filter(|due| {
+            !won.iter()
+                .any(|n| n.task_id == due.task_id && n.expiry_dt == due.expiry_dt)
+        });
+        futures_util::stream::iter(lost)
+            .for_each_concurrent(LOOKUP_CONCURRENCY, |due| async move {
+                match self.store.pending_expiry(due.task_id).await {
+                    Ok(Some(pending)) => self.handle.track(&pending),
+                    Ok(None) => {}
+                    Err(err) => self.retry_later(due, &err),
+                }
+            })
+            .await;
     }
 
     /// The database is the truth and it did not answer: keep the entry for
     /// the next tick.
-    fn retry_later(&self, due: PendingExpiry, err: &StoreError) {
+    fn retry_later(&self, due: &PendingExpiry, err: &StoreError) {
         tracing::warn!(
             task_id = %due.task_id,
             error = %DisplayChain(err),

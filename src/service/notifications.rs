@@ -1,7 +1,7 @@
 //! [`NotificationService`]: the warning history, and a live feed of new
 //! warnings that a client can resume without gaps.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use futures_util::stream::{self, BoxStream, StreamExt};
@@ -52,22 +52,24 @@ impl NotificationService {
         Ok(Some(self.store.list(filter, page).await?))
     }
 
-    /// New warnings as they are produced. With `after` (the id of the last
-    /// one a client saw), first every warning after it from the history,
-    /// then the live ones, none twice. A subscriber too slow for the live
-    /// buffer is caught up from the history too.
+    /// New warnings as they are produced, by every replica, in increasing
+    /// id order. With `after` (the id of the last one a client saw), first
+    /// every warning after it from the history, then the live ones, none
+    /// twice and none left out: ids become visible in increasing order
+    /// (see `ExpiryStore::claim`), so nothing below `after` can appear
+    /// later. A subscriber too slow for the live buffer is caught up from
+    /// the history too.
     pub fn follow(&self, after: Option<i64>) -> BoxStream<'static, Notification> {
-        // Subscribed before the history is read: whatever is produced while
-        // it is read is in one or the other (and the duplicates are dropped).
+        // Subscribed before the history is read: whatever is published
+        // while it is read is in one or the other, and the live feed's
+        // copies of what the history gave are skipped by id.
         let live = self.feed.subscribe();
         let state = Feed {
             store: self.store.clone(),
             live,
             catching_up: after,
             queued: VecDeque::new(),
-            caught_up: HashSet::new(),
             highest_sent: after.unwrap_or_default(),
-            live_seen: 0,
         };
         stream::unfold(state, Feed::next).boxed()
     }
@@ -79,11 +81,8 @@ struct Feed {
     /// Reading the history after this id, until it is exhausted.
     catching_up: Option<i64>,
     queued: VecDeque<Notification>,
-    /// Ids sent from the history; the live feed may bring them again, but
-    /// only among its first few (as many as the live buffer holds).
-    caught_up: HashSet<i64>,
+    /// The live feed comes in id order; anything up to here was sent.
     highest_sent: i64,
-    live_seen: usize,
 }
 
 impl Feed {
@@ -98,7 +97,6 @@ impl Feed {
                     Ok(page) if page.is_empty() => self.catching_up = None,
                     Ok(page) => {
                         self.catching_up = page.last().map(|n| n.id);
-                        self.caught_up.extend(page.iter().map(|n| n.id));
                         self.queued.extend(page);
                     }
                     Err(err) => {
@@ -111,15 +109,9 @@ impl Feed {
                 continue;
             }
             match self.live.recv().await {
+                Ok(next) if next.id <= self.highest_sent => continue,
                 Ok(next) => {
-                    self.live_seen += 1;
-                    if self.live_seen > crate::expiry::STREAM_BUFFER {
-                        self.caught_up = HashSet::new();
-                    }
-                    if self.caught_up.remove(&next.id) {
-                        continue;
-                    }
-                    self.highest_sent = self.highest_sent.max(next.id);
+                    self.highest_sent = next.id;
                     return Some((next, self));
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {

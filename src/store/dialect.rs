@@ -33,6 +33,11 @@ pub trait Dialect: Send + Sync + 'static {
     /// Inserts a notification only while the task still has this expiry;
     /// the unique key on (task_id, expiry_dt) makes a second claim a no-op.
     const CLAIM: &'static str;
+    /// Run first in every claim transaction: takes the `claim_order` row's
+    /// lock (making the row again if a tool deleted it), so that claims
+    /// commit one after another and notification ids become visible in
+    /// increasing order.
+    const ORDER_CLAIMS: &'static str;
     /// Inserts an idempotency key unless it is taken.
     const INSERT_IDEMPOTENCY_KEY: &'static str;
 

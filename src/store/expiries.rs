@@ -31,37 +31,55 @@ where
     for<'r> PendingRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
     for<'r> NotificationRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
 {
-    #[tracing::instrument(level = "debug", skip_all, fields(task_id = %claim.task_id))]
-    async fn claim(&self, claim: &Claim) -> StoreResult<Option<Notification>> {
-        let claim = Arc::new(claim.clone());
-        let op: Op<D::Db, Option<Notification>> = Arc::new(move |conn| {
-            let claim = claim.clone();
+    #[tracing::instrument(level = "debug", skip_all, fields(claims = claims.len()))]
+    async fn claim(&self, claims: &[Claim]) -> StoreResult<Vec<Notification>> {
+        if claims.is_empty() {
+            return Ok(Vec::new());
+        }
+        let claims: Arc<[Claim]> = claims.into();
+        let op: Op<D::Db, Vec<Notification>> = Arc::new(move |conn| {
+            let claims = claims.clone();
             Box::pin(async move {
-                let state = if claim.deliver {
-                    DeliveryState::Pending
-                } else {
-                    DeliveryState::None
-                };
-                let result = sqlx::query(D::CLAIM)
-                    .bind(claim.kind.as_str())
-                    .bind(D::Time::encode(claim.notified_at))
-                    .bind(claim.late)
-                    .bind(state.as_str())
-                    .bind(claim.deliver.then(|| D::Time::encode(claim.notified_at)))
-                    .bind(claim.task_id.get())
-                    .bind(D::Time::encode(claim.expiry_dt))
-                    .execute(&mut *conn)
-                    .await?;
-                if D::rows_affected(&result) == 0 {
-                    return Ok(None);
+                // First, so that the lock is held through every insert to the commit.
+                sqlx::query(D::ORDER_CLAIMS).execute(&mut *conn).await?;
+                let mut won = Vec::new();
+                for claim in claims.iter() {
+                    let state = if claim.deliver {
+                        DeliveryState::Pending
+                    } else {
+                        DeliveryState::None
+                    };
+                    let result = sqlx::query(D::CLAIM)
+                        .bind(claim.kind.as_str())
+                        .bind(D::Time::encode(claim.notified_at))
+                        .bind(claim.late)
+                        .bind(state.as_str())
+                        .bind(claim.deliver.then(|| D::Time::encode(claim.notified_at)))
+                        .bind(claim.task_id.get())
+                        .bind(D::Time::encode(claim.expiry_dt))
+                        .execute(&mut *conn)
+                        .await?;
+                    if D::rows_affected(&result) > 0 {
+                        won.push(D::inserted_id(&result));
+                    }
                 }
-                Ok(
-                    sqlx::query_as::<_, NotificationRow<D::Time>>(sql::SELECT_NOTIFICATION)
-                        .bind(D::inserted_id(&result))
-                        .fetch_optional(&mut *conn)
-                        .await?
-                        .and_then(NotificationRow::into_notification),
-                )
+                let (Some(&first), Some(&last)) = (won.iter().min(), won.iter().max()) else {
+                    return Ok(Vec::new());
+                };
+                // One read for all of them; the range holds only this
+                // transaction's rows (no other claim can commit meanwhile),
+                // but it is filtered by id all the same.
+                let rows =
+                    sqlx::query_as::<_, NotificationRow<D::Time>>(sql::NOTIFICATIONS_BETWEEN)
+                        .bind(first)
+                        .bind(last)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                Ok(rows
+                    .into_iter()
+                    .filter(|row| won.contains(&row.id()))
+                    .filter_map(NotificationRow::into_notification)
+                    .collect())
             })
         });
         self.write(op).await

@@ -95,16 +95,21 @@ pub trait NotificationStore: Send + Sync + 'static {
     /// Oldest first, every notification with an id above `after`, at most
     /// `limit`: what a resuming event stream missed.
     async fn after(&self, after: i64, limit: u32) -> StoreResult<Vec<Notification>>;
+    /// The highest notification id so far (0 for none).
+    async fn latest_id(&self) -> StoreResult<i64>;
 }
 
 /// What the expiry service records and reads: claims, pending expiries and
 /// webhook deliveries.
 #[async_trait]
 pub trait ExpiryStore: Send + Sync + 'static {
-    /// Records the warning if the task still has this expiry and no one
+    /// Records each warning if its task still has this expiry and no one
     /// recorded it before: the claim that makes a warning exactly-once
-    /// across restarts and replicas. `None` when the claim was not won.
-    async fn claim(&self, claim: &Claim) -> StoreResult<Option<Notification>>;
+    /// across restarts and replicas. Returns the claims won, in id order.
+    /// All in one transaction, which commits after every earlier claim
+    /// transaction (see `Dialect::ORDER_CLAIMS`): ids become visible in
+    /// increasing order, which is what lets streams follow the history.
+    async fn claim(&self, claims: &[Claim]) -> StoreResult<Vec<Notification>>;
     /// The task's expiry, if it still awaits a warning.
     async fn pending_expiry(&self, id: TaskId) -> StoreResult<Option<PendingExpiry>>;
     /// One batch, by id after `after`, of the tasks awaiting a warning;

@@ -102,6 +102,7 @@ const CHANGES: &[(i64, &[Change])] = &[
             Change::Index("notification", "notification_task_id"),
         ],
     ),
+    (5, &[Change::Table("claim_order", &["id", "claims"])]),
 ];
 
 /// Runs the migrator; a migration recorded as failed gets advice from the

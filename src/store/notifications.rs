@@ -100,6 +100,18 @@ where
         });
         self.read(op).await
     }
+
+    async fn latest_id(&self) -> StoreResult<i64> {
+        let op: Op<D::Db, i64> = Arc::new(|conn| {
+            Box::pin(async move {
+                let (latest,) = sqlx::query_as::<_, (i64,)>(sql::LATEST_NOTIFICATION_ID)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                Ok(latest)
+            })
+        });
+        self.read(op).await
+    }
 }
 
 #[async_trait]

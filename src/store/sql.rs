@@ -52,10 +52,7 @@ pub const PROBE_READ: &str = "SELECT id FROM write_probe WHERE id = 1";
 /// The cheapest real write: it must reach the disk, so it changes a row.
 pub const PROBE_WRITE: &str = "UPDATE write_probe SET probed_at = ? WHERE id = 1";
 
-pub const SELECT_NOTIFICATION: &str = concat!(
-    "SELECT id, task_id, title, kind, expiry_dt, notified_at, late, delivery_state, ",
-    "delivery_attempts, last_error, delivered_at FROM notification WHERE id = ?"
-);
+pub const LATEST_NOTIFICATION_ID: &str = "SELECT COALESCE(MAX(id), 0) FROM notification";
 /// Newest first, below a keyset position (`i64::MAX` for none).
 pub const LIST_NOTIFICATIONS: &str = concat!(
     "SELECT id, task_id, title, kind, expiry_dt, notified_at, late, delivery_state, ",
@@ -69,6 +66,12 @@ pub const LIST_TASK_NOTIFICATIONS: &str = concat!(
 );
 pub const COUNT_NOTIFICATIONS: &str = "SELECT COUNT(*) FROM notification";
 pub const COUNT_TASK_NOTIFICATIONS: &str = "SELECT COUNT(*) FROM notification WHERE task_id = ?";
+/// The notifications one claim transaction inserted, by their id range.
+pub const NOTIFICATIONS_BETWEEN: &str = concat!(
+    "SELECT id, task_id, title, kind, expiry_dt, notified_at, late, delivery_state, ",
+    "delivery_attempts, last_error, delivered_at FROM notification ",
+    "WHERE id BETWEEN ? AND ? ORDER BY id"
+);
 pub const NOTIFICATIONS_AFTER: &str = concat!(
     "SELECT id, task_id, title, kind, expiry_dt, notified_at, late, delivery_state, ",
     "delivery_attempts, last_error, delivered_at FROM notification ",

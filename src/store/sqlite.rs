@@ -32,6 +32,8 @@ impl Dialect for SqliteDialect {
          (task_id, title, kind, expiry_dt, notified_at, late, delivery_state, next_attempt_at) \
          SELECT id, COALESCE(title, ''), ?, expiry_dt, ?, ?, ?, ? FROM task \
          WHERE id = ? AND expiry_dt = ?";
+    const ORDER_CLAIMS: &'static str = "INSERT INTO claim_order (id, claims) VALUES (1, 1) \
+         ON CONFLICT (id) DO UPDATE SET claims = claims + 1";
     const INSERT_IDEMPOTENCY_KEY: &'static str = "INSERT OR IGNORE INTO idempotency_key \
          (idem_key, fingerprint, created_at, expires_at) VALUES (?, ?, ?, ?)";
     const PLANS_WINDOWS: bool = true;

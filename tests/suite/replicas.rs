@@ -22,6 +22,9 @@ const REPLICA_ARGS: &[&str] = &[
     "20",
 ];
 
+/// One stream's events as they arrive: (event id, task id).
+type Streamed = Arc<Mutex<Vec<(i64, i64)>>>;
+
 fn args() -> Vec<String> {
     REPLICA_ARGS.iter().map(|s| s.to_string()).collect()
 }
@@ -53,18 +56,21 @@ async fn three_replicas_warn_about_every_task_exactly_once() {
         .map(|(address, _, _)| address.clone())
         .collect();
 
-    // Every replica's live stream, read concurrently into one tally.
-    let streamed: Arc<Mutex<Vec<i64>>> = Arc::default();
+    // Every replica's live stream, each read into its own list of
+    // (event id, task id).
+    let streamed: Vec<Streamed> = (0..addresses.len()).map(|_| Arc::default()).collect();
     let mut readers = Vec::new();
-    for address in &addresses {
+    for (address, streamed) in addresses.iter().zip(&streamed) {
         let mut stream = SseClient::connect(&format!("{address}/v1/notifications/stream")).await;
         let streamed = streamed.clone();
         readers.push(tokio::spawn(async move {
-            while let Some(event) = stream.next_json(Duration::from_secs(30)).await {
+            while let Some((id, event)) = stream.next_event(Duration::from_secs(30)).await {
+                let id: i64 = id.expect("an event id").parse().unwrap();
+                assert_eq!(event["id"].as_i64(), Some(id));
                 streamed
                     .lock()
                     .unwrap()
-                    .push(event["task_id"].as_i64().unwrap());
+                    .push((id, event["task_id"].as_i64().unwrap()));
             }
         }));
     }
@@ -126,25 +132,46 @@ async fn three_replicas_warn_about_every_task_exactly_once() {
         assert_eq!(per_task.get(id), Some(&1), "task {id}");
     }
 
-    // Each warning reached exactly one replica's stream.
-    let streamed_ids = eventually(
-        Duration::from_secs(10),
-        "every warning on some stream",
-        || async {
-            let ids = streamed.lock().unwrap().clone();
-            (ids.len() >= TASKS).then_some(ids)
-        },
-    )
-    .await;
-    let mut streamed_per_task: HashMap<i64, usize> = HashMap::new();
-    for id in streamed_ids {
-        *streamed_per_task.entry(id).or_default() += 1;
+    // Every replica's stream carried every replica's warnings, once each,
+    // in strictly increasing id order (ids become visible in that order, so
+    // a client resuming after any id it saw misses nothing).
+    let mut history: Vec<(i64, i64)> = notifications_after
+        .iter()
+        .map(|n| (n["id"].as_i64().unwrap(), n["task_id"].as_i64().unwrap()))
+        .collect();
+    history.sort_unstable();
+    for (replica, streamed) in streamed.iter().enumerate() {
+        let events = eventually(
+            Duration::from_secs(10),
+            "every warning on every replica's stream",
+            || async {
+                let events = streamed.lock().unwrap().clone();
+                (events.len() >= history.len()).then_some(events)
+            },
+        )
+        .await;
+        let inversions = events
+            .windows(2)
+            .filter(|pair| pair[0].0 >= pair[1].0)
+            .count();
+        assert_eq!(inversions, 0, "replica {replica}'s stream out of id order");
+        assert_eq!(events, history, "replica {replica}'s stream is the history");
     }
-    assert_eq!(streamed_per_task.len(), TASKS);
-    assert!(
-        streamed_per_task.values().all(|&count| count == 1),
-        "a warning was delivered twice"
-    );
+
+    // A resume after any event, on another replica, gives exactly the rest.
+    for cut in [0, history.len() / 3, history.len() - 2] {
+        let last_seen = history[cut].0.to_string();
+        let url = format!("{}/v1/notifications/stream", addresses[(cut + 1) % 3]);
+        let mut resumed = SseClient::resume(&url, Some(&last_seen)).await;
+        let mut rest = Vec::new();
+        while let Some((id, event)) = resumed.next_event(Duration::from_secs(2)).await {
+            rest.push((
+                id.unwrap().parse::<i64>().unwrap(),
+                event["task_id"].as_i64().unwrap(),
+            ));
+        }
+        assert_eq!(rest, history[cut + 1..], "resumed after {last_seen}");
+    }
 
     for (_, stop, server) in replicas {
         let _ = stop.send(());
