@@ -165,6 +165,13 @@ pub enum Command {
     Openapi,
     /// Print the effective configuration (secrets hidden), and exit.
     Config,
+    /// Copy the SQLite database to PATH while the server runs: one
+    /// consistent, checked file (MySQL/MariaDB: use `mariadb-dump
+    /// --single-transaction`).
+    Backup {
+        /// Where the copy goes; must not exist yet.
+        path: std::path::PathBuf,
+    },
 }
 
 /// The database URL; its password never shows in `Debug` output.

@@ -14,6 +14,17 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", Config::effective(std::env::args_os())?);
             return Ok(());
         }
+        Some(Command::Backup { path }) => {
+            let summary = taskman::store::backup(config.database_url.as_str(), &path).await?;
+            eprintln!(
+                "backed up {} tasks and {} warnings to {} ({} bytes)",
+                summary.tasks,
+                summary.notifications,
+                path.display(),
+                summary.bytes
+            );
+            return Ok(());
+        }
         Some(Command::Serve) | None => {}
     }
     let _logs = taskman::telemetry::init(config.log_format);

@@ -3,6 +3,7 @@
 //! time encoding, statements that are not portable, error codes).
 
 mod adopt;
+mod backup;
 mod connections;
 mod dialect;
 mod error;
@@ -31,6 +32,7 @@ use crate::domain::{
     Precondition, Task, TaskDraft, TaskFilter, TaskId, TaskPatch, Timestamp,
 };
 
+pub use backup::{BackupSummary, backup};
 pub use error::{StoreError, StoreResult, Unavailable};
 pub use sql_store::{DatabaseHealth, SqlStore, StoreStats};
 

@@ -170,6 +170,21 @@ impl Drop for TestApp {
 }
 
 /// Reads a JSON body, asserting the status and content type first.
+/// Every task, oldest first, following `next_cursor` through pages.
+pub async fn list_all_tasks(client: &reqwest::Client, address: &str) -> Vec<Value> {
+    let mut tasks = Vec::new();
+    let mut url = format!("{address}/v1/tasks?limit=1000");
+    loop {
+        let response = client.get(&url).send().await.expect("request sent");
+        let page = json_body(response, 200).await;
+        tasks.extend(page["tasks"].as_array().expect("tasks").iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => url = format!("{address}/v1/tasks?limit=1000&cursor={cursor}"),
+            None => return tasks,
+        }
+    }
+}
+
 pub async fn json_body(response: Response, status: u16) -> Value {
     let got = response.status().as_u16();
     let content_type = header(&response, "content-type");

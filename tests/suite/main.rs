@@ -5,6 +5,7 @@ mod common;
 
 mod adopt;
 mod auth;
+mod backup;
 mod bad_input;
 mod cli;
 mod compat;
