@@ -172,6 +172,17 @@ pub enum Command {
         /// Where the copy goes; must not exist yet.
         path: std::path::PathBuf,
     },
+    /// Write every task and warning (ids, times, versions) to stdout as
+    /// JSON Lines: one consistent snapshot, taken while the server serves.
+    Export,
+    /// Read an export from stdin into an empty database of either backend,
+    /// all or nothing.
+    Import {
+        /// Delete every task and warning already in the database first (in
+        /// the same transaction).
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 /// The database URL; its password never shows in `Debug` output.

@@ -15,15 +15,13 @@ async fn main() -> anyhow::Result<()> {
             return Ok(());
         }
         Some(Command::Backup { path }) => {
-            let summary = taskman::store::backup(config.database_url.as_str(), &path).await?;
-            eprintln!(
-                "backed up {} tasks and {} warnings to {} ({} bytes)",
-                summary.tasks,
-                summary.notifications,
-                path.display(),
-                summary.bytes
-            );
-            return Ok(());
+            return taskman::commands::backup(config.database_url.as_str(), &path).await;
+        }
+        Some(Command::Export) => {
+            return taskman::commands::export(config.database_url.as_str()).await;
+        }
+        Some(Command::Import { replace }) => {
+            return taskman::commands::import(config.database_url.as_str(), replace).await;
         }
         Some(Command::Serve) | None => {}
     }

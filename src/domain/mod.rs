@@ -1,5 +1,6 @@
 //! The task model and its rules, free of HTTP and SQL.
 
+mod archive;
 mod clock;
 mod idempotency;
 mod notification;
@@ -8,6 +9,10 @@ mod precondition;
 mod task;
 mod time;
 
+pub use archive::{
+    ARCHIVE_FORMAT, ARCHIVE_VERSION, ArchiveEnd, ArchiveHeader, ArchiveRecord,
+    ArchivedNotification, ArchivedTask,
+};
 pub use clock::{Clock, SystemClock};
 pub use idempotency::{IdempotencyKey, IdempotentCreate, MAX_IDEMPOTENCY_KEY_CHARS};
 pub use notification::{

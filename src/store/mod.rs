@@ -3,6 +3,7 @@
 //! time encoding, statements that are not portable, error codes).
 
 mod adopt;
+mod archive;
 mod backup;
 mod connections;
 mod dialect;
@@ -32,6 +33,7 @@ use crate::domain::{
     Precondition, Task, TaskDraft, TaskFilter, TaskId, TaskPatch, Timestamp,
 };
 
+pub use archive::{export, import};
 pub use backup::{BackupSummary, backup};
 pub use error::{StoreError, StoreResult, Unavailable};
 pub use sql_store::{DatabaseHealth, SqlStore, StoreStats};

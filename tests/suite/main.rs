@@ -4,6 +4,7 @@
 mod common;
 
 mod adopt;
+mod archive;
 mod auth;
 mod backup;
 mod bad_input;
