@@ -32,7 +32,7 @@ pub async fn export(database_url: &str) -> anyhow::Result<()> {
         serde_json::to_writer(&mut stdout, record)?;
         stdout.write_all(b"\n").context("cannot write to stdout")?;
         written += 1;
-        if written % PROGRESS_EVERY == 0 {
+        if written.is_multiple_of(PROGRESS_EVERY) {
             eprintln!("exported {written} records");
         }
         Ok(())
@@ -51,7 +51,7 @@ pub async fn import(database_url: &str, replace: bool) -> anyhow::Result<()> {
     let stdin = std::io::stdin().lock();
     let mut records = stdin.lines().enumerate().map(|(index, line)| {
         let number = index + 1;
-        if number as u64 % PROGRESS_EVERY == 0 {
+        if (number as u64).is_multiple_of(PROGRESS_EVERY) {
             eprintln!("read {number} records");
         }
         let line = line.with_context(|| format!("cannot read line {number} of stdin"))?;
