@@ -30,8 +30,9 @@ impl App {
     /// Opens the database (applying migrations), starts the expiry service
     /// and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let api_token = config.api_token()?;
-        if api_token.is_none() && !config.bind_addr.ip().is_loopback() {
+        let (tokens, tokens_read) = config.tokens()?;
+        let tokens = Arc::new(tokens);
+        if !tokens.are_required() && !config.bind_addr.ip().is_loopback() {
             tracing::warn!(
                 bind_addr = %config.bind_addr,
                 "LISTENING BEYOND LOOPBACK WITHOUT API_TOKEN: anyone who can reach this \
@@ -75,6 +76,15 @@ impl App {
             .port();
         let running = expiry.start().await?;
         let (shutdown, stopping) = watch::channel(false);
+        if let Some(file) = &config.api_tokens_file {
+            tokio::spawn(api::auth::watch_token_file(
+                tokens.clone(),
+                file.clone(),
+                tokens_read.map(String::into_bytes),
+                config.api_token()?,
+                stopping.clone(),
+            ));
+        }
         Ok(Self {
             listener,
             port,
@@ -88,7 +98,7 @@ impl App {
                 allow_bare_delete_all: config.allow_bare_delete_all,
             },
             http: HttpSettings {
-                api_token,
+                tokens,
                 access_log: config.access_log,
                 max_in_flight: config.max_in_flight as usize,
                 request_timeout: config.request_timeout,

@@ -68,6 +68,11 @@ pub struct Config {
     #[arg(global = true, long, env = "API_TOKEN_FILE")]
     pub api_token_file: Option<std::path::PathBuf>,
 
+    /// Named tokens with scopes, one per line: `NAME SCOPES TOKEN` (scopes: read, write,
+    /// metrics, all). Read again when the file changes and on SIGHUP; with API_TOKEN, both are accepted.
+    #[arg(global = true, long, env = "API_TOKENS_FILE")]
+    pub api_tokens_file: Option<std::path::PathBuf>,
+
     /// How long before a task's expiry it is warned about, e.g. `15m`, `90s`, `2h`.
     #[arg(global = true, long, env = "WARN_BEFORE", default_value = "15m", value_parser = humantime::parse_duration)]
     pub warn_before: Duration,
@@ -246,6 +251,36 @@ impl Config {
         };
         anyhow::ensure!(!token.is_empty(), "the API token is empty");
         Ok(Some(SecretString::from(token)))
+    }
+
+    /// The tokens the server accepts: `API_TOKEN`'s and `API_TOKENS_FILE`'s,
+    /// or none (the API is open); and the file's content they were read
+    /// from, which a watcher compares later versions with.
+    pub fn tokens(&self) -> anyhow::Result<(crate::api::auth::Tokens, Option<String>)> {
+        use crate::api::auth::{TokenSet, Tokens, token_set};
+        let api_token = self.api_token()?;
+        Ok(match (&self.api_tokens_file, api_token) {
+            (None, None) => (Tokens::open(), None),
+            (None, Some(token)) => {
+                let mut set = TokenSet::default();
+                set.add(
+                    crate::api::auth::API_TOKEN_NAME,
+                    crate::api::auth::Scopes::ALL,
+                    secrecy::ExposeSecret::expose_secret(&token),
+                )
+                .map_err(anyhow::Error::msg)?;
+                (Tokens::required(set), None)
+            }
+            (Some(path), token) => {
+                let text = std::fs::read_to_string(path).map_err(|err| {
+                    anyhow::anyhow!("cannot read API_TOKENS_FILE {}: {err}", path.display())
+                })?;
+                let set = token_set(&text, token.as_ref()).map_err(|err| {
+                    anyhow::anyhow!("API_TOKENS_FILE {} is not valid: {err}", path.display())
+                })?;
+                (Tokens::required(set), Some(text))
+            }
+        })
     }
 
     /// What `taskman config` prints: one `NAME=value` line per option, with

@@ -138,6 +138,11 @@ fn headers_of(kind: ProblemKind) -> Vec<MetaHeader> {
             "`Bearer realm=\"taskman\"`",
             <String as Type>::schema_ref(),
         )],
+        ProblemKind::Forbidden => vec![header(
+            "WWW-Authenticate",
+            "`Bearer realm=\"taskman\", error=\"insufficient_scope\", scope=\"write\"`",
+            <String as Type>::schema_ref(),
+        )],
         ProblemKind::Unavailable | ProblemKind::OutcomeUnknown => vec![header(
             "Retry-After",
             "Seconds to wait before trying again",

@@ -202,6 +202,11 @@ pub fn problem(op: &str, kind: ProblemKind) -> Value {
             None,
             "this endpoint requires `Authorization: Bearer <token>`",
         ),
+        ProblemKind::Forbidden => Problem::new(
+            kind,
+            None,
+            "the token \"dashboard\" does not have the `write` scope this request needs",
+        ),
         ProblemKind::NotFound if op == "replace_tasks" => {
             Problem::not_found(vec![TaskId::from_db(98), TaskId::from_db(99)])
         }

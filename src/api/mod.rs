@@ -2,8 +2,9 @@
 //! Handlers talk to the services only; what works around a gap in poem or
 //! poem-openapi lives in `support/`.
 
+mod access_log;
 mod api_error;
-mod auth;
+pub mod auth;
 mod etag;
 mod examples;
 mod health;
@@ -24,11 +25,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poem::endpoint::make_sync;
-use poem::middleware::{CatchPanic, Compression, Tracing};
+use poem::middleware::{CatchPanic, Compression};
 use poem::web::{Html, Redirect};
 use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, get};
 use poem_openapi::{OpenApiService, Tags};
-use secrecy::SecretString;
 use tokio::sync::watch;
 
 use crate::metrics::Metrics;
@@ -78,8 +78,9 @@ pub struct ApiState {
 /// How the HTTP layer guards itself.
 #[derive(Clone, Debug)]
 pub struct HttpSettings {
-    /// With a token, every `/v1` endpoint but health (and `/metrics`) requires it.
-    pub api_token: Option<SecretString>,
+    /// The tokens every `/v1` endpoint but health (and `/metrics`) requires,
+    /// if any.
+    pub tokens: std::sync::Arc<auth::Tokens>,
     /// Log a line per request.
     pub access_log: bool,
     /// Requests handled at once; more get a fast 503.
@@ -179,7 +180,7 @@ pub fn routes(state: ApiState, settings: HttpSettings) -> impl Endpoint {
         )
         .catch_all_error(support::parse_errors::catch_all)
         .with(support::routes::CheckRoutes(table))
-        .with(auth::RequireToken::new(settings.api_token.as_ref()))
+        .with(auth::RequireToken::new(settings.tokens.clone()))
         .data(state.clone())
         .with(limits::RequestLimits::new(
             settings.max_in_flight,
@@ -194,5 +195,5 @@ pub fn routes(state: ApiState, settings: HttpSettings) -> impl Endpoint {
         ))
         .with(observe::RecordRequests(observed))
         .with(CatchPanic::new().with_handler(|_| problem::Problem::internal().into_response()));
-    app.with_if(settings.access_log, Tracing)
+    app.with_if(settings.access_log, access_log::AccessLog)
 }

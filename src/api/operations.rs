@@ -14,7 +14,8 @@ pub trait Operation: Send + Sync + 'static {
 
 /// Every operation reads the database; every one may find it unavailable
 /// or fail unexpectedly, and every one refuses unknown parameters (400).
-/// With `API_TOKEN` set, all but the health check require it (401).
+/// With `API_TOKEN` or `API_TOKENS_FILE` set, all but the health check
+/// require a token (401) whose scopes allow the request (403).
 /// Every write may also lose the database's answer to its commit
 /// (`OutcomeUnknown`, a 503 of its own type).
 macro_rules! operations {
@@ -36,35 +37,35 @@ macro_rules! operations {
 
 operations! {
     GetHealth = "get_health": [BadRequest];
-    ListTasks = "list_tasks": [BadRequest, Unauthorized, Internal, Unavailable];
+    ListTasks = "list_tasks": [BadRequest, Unauthorized, Forbidden, Internal, Unavailable];
     CreateTask = "create_task": [
-        BadRequest, Unauthorized, Conflict, PayloadTooLarge, UnsupportedMediaType, Unprocessable,
+        BadRequest, Unauthorized, Forbidden, Conflict, PayloadTooLarge, UnsupportedMediaType, Unprocessable,
         Internal, Unavailable, OutcomeUnknown,
     ];
     ReplaceTasks = "replace_tasks": [
-        BadRequest, Unauthorized, NotFound, Conflict, PayloadTooLarge, UnsupportedMediaType,
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, UnsupportedMediaType,
         Unprocessable, Internal, Unavailable, OutcomeUnknown,
     ];
     DeleteTasks = "delete_tasks": [
-        BadRequest, Unauthorized, Internal, Unavailable, OutcomeUnknown,
+        BadRequest, Unauthorized, Forbidden, Internal, Unavailable, OutcomeUnknown,
     ];
-    GetTask = "get_task": [BadRequest, Unauthorized, NotFound, Internal, Unavailable];
+    GetTask = "get_task": [BadRequest, Unauthorized, Forbidden, NotFound, Internal, Unavailable];
     ReplaceTask = "replace_task": [
-        BadRequest, Unauthorized, NotFound, PreconditionFailed, Conflict, PayloadTooLarge,
+        BadRequest, Unauthorized, Forbidden, NotFound, PreconditionFailed, Conflict, PayloadTooLarge,
         UnsupportedMediaType, Internal, Unavailable, OutcomeUnknown,
     ];
     PatchTask = "patch_task": [
-        BadRequest, Unauthorized, NotFound, PreconditionFailed, Conflict, PayloadTooLarge,
+        BadRequest, Unauthorized, Forbidden, NotFound, PreconditionFailed, Conflict, PayloadTooLarge,
         UnsupportedMediaType, Internal, Unavailable, OutcomeUnknown,
     ];
     DeleteTask = "delete_task": [
-        BadRequest, Unauthorized, NotFound, PreconditionFailed, Internal, Unavailable,
+        BadRequest, Unauthorized, Forbidden, NotFound, PreconditionFailed, Internal, Unavailable,
         OutcomeUnknown,
     ];
-    ListNotifications = "list_notifications": [BadRequest, Unauthorized, Internal, Unavailable];
-    StreamNotifications = "stream_notifications": [BadRequest, Unauthorized, Unavailable];
+    ListNotifications = "list_notifications": [BadRequest, Unauthorized, Forbidden, Internal, Unavailable];
+    StreamNotifications = "stream_notifications": [BadRequest, Unauthorized, Forbidden, Unavailable];
     ListTaskNotifications = "list_task_notifications": [
-        BadRequest, Unauthorized, NotFound, Internal, Unavailable,
+        BadRequest, Unauthorized, Forbidden, NotFound, Internal, Unavailable,
     ];
 }
 

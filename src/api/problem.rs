@@ -65,6 +65,7 @@ impl FieldError {
 pub enum ProblemKind {
     BadRequest,
     Unauthorized,
+    Forbidden,
     NotFound,
     PreconditionFailed,
     Conflict,
@@ -81,9 +82,10 @@ pub enum ProblemKind {
 impl ProblemKind {
     /// `Unavailable` before `OutcomeUnknown`: [`Self::of_status`] finds the
     /// first of a status.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::BadRequest,
         Self::Unauthorized,
+        Self::Forbidden,
         Self::NotFound,
         Self::PreconditionFailed,
         Self::Conflict,
@@ -99,6 +101,7 @@ impl ProblemKind {
         match self {
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::Conflict => StatusCode::CONFLICT,
@@ -140,6 +143,10 @@ impl ProblemKind {
                 "The server requires `Authorization: Bearer <token>` (API_TOKEN is set) and \
                  the request has no valid one"
             }
+            Self::Forbidden => {
+                "The bearer token is valid but its scopes (API_TOKENS_FILE) do not allow this \
+                 request: `read` for GET, `write` for a change"
+            }
             Self::NotFound => "No such task; `missing_ids` names every missing id",
             Self::PreconditionFailed => {
                 "The task is no longer at a version `If-Match` names; nothing was changed"
@@ -179,6 +186,7 @@ impl ProblemKind {
         match self {
             Self::BadRequest => "bad-request",
             Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
             Self::NotFound => "task-not-found",
             Self::PreconditionFailed => "precondition-failed",
             Self::Conflict => "conflict",

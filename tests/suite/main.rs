@@ -29,3 +29,4 @@ mod responses;
 mod spec;
 mod startup;
 mod tasks;
+mod tokens;

@@ -413,8 +413,21 @@ async fn every_answer_of_every_operation_matches_the_spec(backend: Backend) {
     c.send(tasks, c.request(Method::DELETE, "/v1/tasks?all=true"), 200)
         .await;
 
-    // 401 from every operation that needs the token.
-    let guarded = spawn_app_with(backend, &["--api-token", "responses-token"]).await;
+    // 401 from every operation that needs the token, and 403 for a token
+    // whose scope (metrics only) allows none of them.
+    let mut scoped = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut scoped, b"scraper metrics responses-metrics-token\n").unwrap();
+    let scoped_path = scoped.path().to_str().unwrap().to_owned();
+    let guarded = spawn_app_with(
+        backend,
+        &[
+            "--api-token",
+            "responses-token",
+            "--api-tokens-file",
+            &scoped_path,
+        ],
+    )
+    .await;
     let unauthorized = Checked {
         app: &guarded,
         spec: &spec,
@@ -438,8 +451,14 @@ async fn every_answer_of_every_operation_matches_the_spec(backend: Backend) {
         (Method::GET, stream, stream),
         (Method::GET, of_task, "/v1/tasks/1/notifications"),
     ] {
-        let request = unauthorized.request(method, path).json(&body);
+        let request = unauthorized.request(method.clone(), path).json(&body);
         unauthorized.send(template, request, 401).await;
+        let forbidden = Checked {
+            token: Some("responses-metrics-token"),
+            ..unauthorized
+        };
+        let request = forbidden.request(method, path).json(&body);
+        forbidden.send(template, request, 403).await;
     }
     authorized
         .send(tasks, authorized.request(Method::GET, tasks), 200)
