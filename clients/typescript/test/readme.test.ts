@@ -132,11 +132,15 @@ class Lines {
     }
   }
 
-  /** The exit code, once the process has ended of its own accord. */
-  exitCode(): Promise<number | null> {
-    return new Promise((resolve) => {
-      if (this.child.exitCode !== null) resolve(this.child.exitCode);
-      else this.child.on("exit", (code) => resolve(code));
+  /** The exit code, once the process has ended of its own accord within `ms`. */
+  exitCode(ms: number): Promise<number | null> {
+    return new Promise((resolve, reject) => {
+      if (this.child.exitCode !== null) return resolve(this.child.exitCode);
+      const timer = setTimeout(() => reject(new Error(`the snippet had not ended after ${ms} ms`)), ms);
+      this.child.on("exit", (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
     });
   }
 
@@ -195,7 +199,7 @@ test("the stream snippet prints replayed and live warnings, and stops when its t
   const live = await createTask("snippet: expired live", PAST_EXPIRY);
   await lines.until(["expired", String(live)]);
 
-  const exit = await lines.exitCode();
+  const exit = await lines.exitCode(readForMs + 10_000);
   const took = Date.now() - started;
   assert.equal(exit, 0, `the snippet failed; its stderr:\n${lines.errors()}`);
   assert.ok(took >= readForMs && took < readForMs + 3_000, `the snippet read for ${took} ms, not ${readForMs}`);
