@@ -8,8 +8,10 @@
 #     requirements.txt, installed into .venv-clients/) into
 #     clients/python/generated/;
 # then, for each backend, starts the server on a fresh database and a free
-# loopback port and runs clients/typescript/test/taskman.test.ts (node --test)
-# and clients/python/test_taskman_client.py (pytest) against it.
+# loopback port and runs clients/typescript/test/taskman.test.ts and
+# readme.test.ts (node --test), and clients/python/test_taskman_client.py and
+# test_readme_snippets.py (pytest) against it. The readme tests run the
+# snippets of clients/README.md, read from it at test time.
 #
 #   TEST_MYSQL_URL=mysql://root@127.0.0.1:3306 scripts/clients-test.sh
 #   scripts/test-with-mysql.sh scripts/clients-test.sh   # throwaway MariaDB
@@ -223,10 +225,13 @@ run_backend() {
     fi
 
     local status=0
-    run_client "$name" typescript "$base" node --test --test-reporter=tap \
-        "$ts_dir/generated/build/test/taskman.test.js" || status=1
+    # One test file at a time: they share the server, and a test that
+    # deletes every task must not run beside one that waits for a warning.
+    run_client "$name" typescript "$base" node --test --test-concurrency=1 --test-reporter=tap \
+        "$ts_dir/generated/build/test/taskman.test.js" "$ts_dir/generated/build/test/readme.test.js" || status=1
     run_client "$name" python "$base" env PYTHONPATH="$py_dir/generated" \
-        "$py" -m pytest -p no:cacheprovider -q --rootdir "$py_dir" "$py_dir/test_taskman_client.py" || status=1
+        "$py" -m pytest -p no:cacheprovider -q --rootdir "$py_dir" \
+        "$py_dir/test_taskman_client.py" "$py_dir/test_readme_snippets.py" || status=1
 
     if ! kill -0 "$server_pid" 2>/dev/null; then
         log "[$name] the server died during the run"

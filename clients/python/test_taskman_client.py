@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,16 +54,6 @@ FAR_EXPIRY = datetime.datetime(2099, 12, 1, 10, 0, tzinfo=datetime.timezone(date
 PAST_EXPIRY = datetime.datetime(2000, 1, 1, tzinfo=UTC)
 # How long to wait for stream events before the test fails instead of hanging.
 STREAM_DEADLINE_S = 60.0
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[Client]:
-    base_url = os.environ.get("TASKMAN_URL")
-    if not base_url:
-        pytest.fail("TASKMAN_URL is not set (e.g. http://127.0.0.1:8080)")
-    # The generated client has no timeout by default.
-    with Client(base_url=base_url, timeout=httpx.Timeout(30.0), raise_on_unexpected_status=True) as c:
-        yield c
 
 
 T = TypeVar("T")
@@ -213,7 +202,7 @@ def event_stream(client: Client, last_event_id: str | None = None) -> Iterator[I
     """The event stream through the generated client's own httpx client."""
     headers = {} if last_event_id is None else {"Last-Event-ID": last_event_id}
     # The read timeout bounds the wait for each chunk; keep-alive comments
-    # come every 15 s, events within a tick.
+    # come every STREAM_KEEP_ALIVE (1 s by default), events within a tick.
     timeout = httpx.Timeout(10.0, read=STREAM_DEADLINE_S)
     with connect_sse(
         client.get_httpx_client(), "GET", "/v1/notifications/stream", headers=headers, timeout=timeout
