@@ -16,6 +16,7 @@ mod exhaustion;
 mod expiry;
 mod faults;
 mod forms;
+mod galera;
 mod generated_client;
 mod health;
 mod legacy_rows;
