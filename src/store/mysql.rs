@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use futures_util::future::BoxFuture;
 use sqlx::mysql::{
     MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlPoolOptions, MySqlQueryResult,
 };
@@ -43,6 +44,15 @@ impl Dialect for MySqlDialect {
 
     fn inserted_id(result: &MySqlQueryResult) -> i64 {
         i64::try_from(result.last_insert_id()).unwrap_or(i64::MAX)
+    }
+
+    fn probe(conn: &mut MySqlConnection) -> BoxFuture<'_, sqlx::Result<()>> {
+        Box::pin(async move {
+            sqlx::query(super::sql::PROBE_READ)
+                .execute(conn)
+                .await
+                .map(drop)
+        })
     }
 }
 
