@@ -110,3 +110,20 @@ pub async fn all_notifications(client: &Client, address: &str) -> Vec<Value> {
         }
     }
 }
+
+/// Transactions a replica ran again (`taskman_db_retries_total`).
+pub async fn retries(client: &reqwest::Client, address: &str) -> u64 {
+    let metrics = client
+        .get(format!("{address}/metrics"))
+        .send()
+        .await
+        .expect("request sent")
+        .text()
+        .await
+        .expect("metrics");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("taskman_db_retries_total "))
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .expect("taskman_db_retries_total") as u64
+}

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor, MySqlConnection};
 
-use super::{Replicas, cluster_or_skip};
+use super::{Replicas, cluster_or_skip, retries};
 use crate::common::eventually;
 use crate::common::galera::Galera;
 
@@ -43,22 +43,6 @@ async fn send(request: reqwest::RequestBuilder) -> Answer {
         took: at.elapsed(),
         at,
     }
-}
-
-async fn retries(client: &reqwest::Client, address: &str) -> u64 {
-    let metrics = client
-        .get(format!("{address}/metrics"))
-        .send()
-        .await
-        .expect("request sent")
-        .text()
-        .await
-        .expect("metrics");
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix("taskman_db_retries_total "))
-        .and_then(|value| value.trim().parse::<f64>().ok())
-        .expect("taskman_db_retries_total") as u64
 }
 
 /// Makes node `node` refuse every query with 1047, as a node that is not
@@ -304,7 +288,7 @@ async fn a_killed_node_loses_no_acknowledged_write_and_its_replica_recovers_with
     };
     // Long enough for the survivors to evict the node (evs.suspect_timeout,
     // 5 s) and for its replica to find it gone.
-    tokio::time::sleep(DB_TIMEOUT + Duration::from_secs(2)).await;
+    tokio::time::sleep(DB_TIMEOUT + Duration::from_secs(3)).await;
     let health = send(client.get(format!("{}/v1/health", replicas.on(3)))).await;
     assert_eq!(health.status, 503, "health with the node dead: {health:?}");
 

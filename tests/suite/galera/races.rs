@@ -13,7 +13,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
 
-use super::{Replicas, all_notifications, cluster_or_skip, list_all};
+use super::{Replicas, all_notifications, cluster_or_skip, list_all, retries};
 use crate::common::{eventually, header, json_body};
 
 /// Fast warnings, and every replica's cache refreshed every second.
@@ -138,6 +138,16 @@ async fn concurrent_expiry_patches_through_every_replica_warn_each_task_once() {
     replicas.stop().await;
 }
 
+/// Transactions run again by all replicas (after a deadlock, or Galera
+/// refusing a commit).
+async fn total_retries(replicas: &Replicas) -> u64 {
+    let mut total = 0;
+    for address in &replicas.addresses {
+        total += retries(&replicas.client, address).await;
+    }
+    total
+}
+
 /// What one racer saw in one round.
 struct Attempt {
     status: u16,
@@ -219,10 +229,11 @@ async fn if_match_racers_on_every_replica_get_200_or_412_and_lose_nothing() {
     }
     assert!(won.len() >= ROUNDS, "only {} PATCHes won", won.len());
     eprintln!(
-        "{} of {} PATCHes won, {} got 412",
+        "{} of {} PATCHes won, {} got 412; {} transactions run again",
         won.len(),
         attempts.len(),
-        attempts.len() - won.len()
+        attempts.len() - won.len(),
+        total_retries(&replicas).await
     );
     replicas.stop().await;
 }
@@ -314,8 +325,9 @@ async fn a_read_modify_write_counter_through_every_replica_loses_no_append() {
         }
     }
     eprintln!(
-        "{} appends, {conflicts} answered 412 and read again",
-        CLIENTS * APPENDS
+        "{} appends, {conflicts} answered 412 and read again; {} transactions run again",
+        CLIENTS * APPENDS,
+        total_retries(&replicas).await
     );
     replicas.stop().await;
 }
