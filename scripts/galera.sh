@@ -141,8 +141,18 @@ kill_node() {
     while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 }
 
+# pick_port VAR: sets VAR to a free TCP port on 127.0.0.1, not one handed
+# out before in this run (the kernel may offer a port again once closed).
+PICKED=" "
 pick_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+    local port
+    while :; do
+        port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+        case $PICKED in *" $port "*) continue ;; esac
+        PICKED+="$port "
+        printf -v "$1" '%s' "$port"
+        return
+    done
 }
 
 tools() {
@@ -186,13 +196,13 @@ run() {
     trap 'CMD_STATUS=${CMD_STATUS:-130}; exit 130' INT
     trap 'CMD_STATUS=${CMD_STATUS:-143}; exit 143' TERM
 
-    local user=() n port gcomm=""
+    local user=() n gcomm=""
     declare -a client galera ist sst
     for n in $(seq 1 "$NODES"); do
-        client[n]=$(pick_port)
-        galera[n]=$(pick_port)
-        ist[n]=$(pick_port)
-        sst[n]=$(pick_port)
+        pick_port "client[$n]"
+        pick_port "galera[$n]"
+        pick_port "ist[$n]"
+        pick_port "sst[$n]"
         gcomm+="${gcomm:+,}127.0.0.1:${galera[n]}"
         echo "${client[n]}" >>"$DIR/ports"
     done

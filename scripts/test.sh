@@ -10,8 +10,9 @@
 #   4. the TypeScript and Python clients generated from the spec;
 #   5. Swagger UI in headless Chromium, open and with a token.
 #
-# All of it runs against one set of throwaway MariaDB servers
-# (scripts/test-with-mysql.sh; TEST_MYSQL_URL names an existing one instead).
+# All of it but the Galera step runs against one set of throwaway MariaDB
+# servers (scripts/test-with-mysql.sh; TEST_MYSQL_URL names an existing one
+# instead); the Galera step starts and removes its own cluster.
 # Quiet unless something fails: each step's output goes to
 # target/test-logs/STEP.log and is shown when the step fails. Every step
 # runs even when an earlier one failed, so one run shows every failure.
