@@ -1,5 +1,5 @@
 # taskman — the commands the README shows.
-.PHONY: run test lint openapi bench soak
+.PHONY: run test test-galera lint openapi bench soak
 
 ## Build and serve on the embedded SQLite default (data/taskman.db).
 run:
@@ -8,6 +8,12 @@ run:
 ## The whole test suite, on SQLite and MySQL/MariaDB (started if needed).
 test:
 	scripts/test.sh
+
+## Only the Galera tests, on a throwaway 3-node MariaDB Galera cluster
+## (scripts/galera.sh; also a step of `make test`).
+test-galera:
+	scripts/galera.sh run cargo nextest run -p taskman --test suite --no-fail-fast \
+		-E 'test(/^galera::/)'
 
 ## Formatting and lints, as CI checks them.
 lint:

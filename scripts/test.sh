@@ -3,13 +3,16 @@
 #
 #   1. the Rust tests (unit, the behavioural suite on SQLite and MySQL, the
 #      fault tests, the README's examples, the generated Rust client);
-#   2. the schemathesis contract run on both backends (a fixed seed and a
+#   2. the Galera tests (tests/suite/galera/), on a throwaway 3-node MariaDB
+#      Galera cluster (scripts/galera.sh), one replica per node;
+#   3. the schemathesis contract run on both backends (a fixed seed and a
 #      changing one);
-#   3. the TypeScript and Python clients generated from the spec;
-#   4. Swagger UI in headless Chromium, open and with a token.
+#   4. the TypeScript and Python clients generated from the spec;
+#   5. Swagger UI in headless Chromium, open and with a token.
 #
-# All of it runs against one set of throwaway MariaDB servers
-# (scripts/test-with-mysql.sh; TEST_MYSQL_URL names an existing one instead).
+# All of it but the Galera step runs against one set of throwaway MariaDB
+# servers (scripts/test-with-mysql.sh; TEST_MYSQL_URL names an existing one
+# instead); the Galera step starts and removes its own cluster.
 # Quiet unless something fails: each step's output goes to
 # target/test-logs/STEP.log and is shown when the step fails. Every step
 # runs even when an earlier one failed, so one run shows every failure.
@@ -43,7 +46,7 @@ step() {
 # The one line of a step's log worth showing on success.
 summary() {
     case $1 in
-    rust) grep -E '^\s+Summary' "$logs/rust.log" | tail -n 1 | sed -E 's/^\s+Summary \[[^]]*\] //' ;;
+    rust | galera) grep -E '^\s+Summary' "$logs/$1.log" | tail -n 1 | sed -E 's/^\s+Summary \[[^]]*\] //' ;;
     *) : ;;
     esac
 }
@@ -52,8 +55,11 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     step nextest cargo install --quiet cargo-nextest --locked
 fi
 
+# The Galera tests need the cluster of their own step.
 step rust cargo nextest run --workspace --all-targets --no-fail-fast --cargo-quiet \
-    --status-level fail --final-status-level fail "$@"
+    --status-level fail --final-status-level fail -E 'not test(/^galera::/)' "$@"
+step galera scripts/galera.sh run cargo nextest run -p taskman --test suite --no-fail-fast \
+    --cargo-quiet --final-status-level fail -E 'test(/^galera::/)'
 step contract scripts/schemathesis.sh
 step clients scripts/clients-test.sh
 step browser scripts/browser-test.sh

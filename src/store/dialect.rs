@@ -1,6 +1,7 @@
 //! [`Dialect`]: what differs between the backends, for the generic
 //! [`super::SqlStore`].
 
+use futures_util::future::BoxFuture;
 use sqlx::database::HasStatementCache;
 use sqlx::{Database, Decode, Encode, Type};
 
@@ -53,4 +54,10 @@ pub trait Dialect: Send + Sync + 'static {
 
     fn rows_affected(result: &<Self::Db as Database>::QueryResult) -> u64;
     fn inserted_id(result: &<Self::Db as Database>::QueryResult) -> i64;
+
+    /// The health check's read ([`super::sql::PROBE_READ`]) on `conn`: a
+    /// real query, which fails wherever requests would. A ping does not: a
+    /// MariaDB Galera node that is not synced answers it, and refuses
+    /// every statement (1047).
+    fn probe(conn: &mut <Self::Db as Database>::Connection) -> BoxFuture<'_, sqlx::Result<()>>;
 }

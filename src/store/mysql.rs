@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use futures_util::future::BoxFuture;
 use sqlx::mysql::{
     MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlPoolOptions, MySqlQueryResult,
 };
@@ -45,6 +46,15 @@ impl Dialect for MySqlDialect {
 
     fn inserted_id(result: &MySqlQueryResult) -> i64 {
         i64::try_from(result.last_insert_id()).unwrap_or(i64::MAX)
+    }
+
+    fn probe(conn: &mut MySqlConnection) -> BoxFuture<'_, sqlx::Result<()>> {
+        Box::pin(async move {
+            sqlx::query(super::sql::PROBE_READ)
+                .execute(conn)
+                .await
+                .map(drop)
+        })
     }
 }
 
@@ -93,7 +103,7 @@ pub async fn open(
     let mut first = MySqlConnection::connect_with(&connect)
         .await
         .context("cannot connect to MySQL")?;
-    let session = SessionLimits::for_server(&mut first, options.timeout).await?;
+    let session = Session::for_server(&mut first, options.timeout).await?;
     let migrator = sqlx::migrate!("./migrations/mysql");
     // Under the lease, so that replicas started together do this one at a
     // time; each looks again at what is left once it holds the lease
@@ -139,15 +149,18 @@ pub async fn open(
 /// A connection idle longer than this is pinged before it is handed out.
 const IDLE_CHECK: Duration = Duration::from_secs(30);
 
-/// Per-session limits, so that the server itself gives up on a statement or
-/// a lock before the store's deadline: the connection then stays usable,
-/// and a lock wait becomes a retry instead of a hang.
+/// Per-session settings. Limits, so that the server itself gives up on a
+/// statement or a lock before the store's deadline: the connection then
+/// stays usable, and a lock wait becomes a retry instead of a hang. And on
+/// a MariaDB Galera node, causal reads: a node applies the others' writes a
+/// moment after they commit, so without them a task created through one
+/// replica could be 404 through another, and an `If-Match` read there stale.
 #[derive(Clone, Debug)]
-struct SessionLimits {
+struct Session {
     statements: String,
 }
 
-impl SessionLimits {
+impl Session {
     async fn for_server(conn: &mut MySqlConnection, timeout: Duration) -> anyhow::Result<Self> {
         let version: String = sqlx::query_scalar("SELECT VERSION()")
             .fetch_one(&mut *conn)
@@ -164,16 +177,24 @@ impl SessionLimits {
             // lock wait and the store's deadline.
             format!("max_execution_time = {}", statement.as_millis().max(1))
         };
-        let limits = Self {
+        // A read (and the start of a transaction) waits until this node
+        // has applied every write the cluster committed before it.
+        let causal_reads = if is_galera_node(conn).await? {
+            ", SESSION wsrep_sync_wait = 1"
+        } else {
+            ""
+        };
+        let session = Self {
             statements: format!(
-                "SET SESSION innodb_lock_wait_timeout = {lock_wait}, SESSION {statement_limit}"
+                "SET SESSION innodb_lock_wait_timeout = {lock_wait}, SESSION {statement_limit}\
+                 {causal_reads}"
             ),
         };
-        limits
+        session
             .apply(conn)
             .await
             .context("cannot set MySQL session limits")?;
-        Ok(limits)
+        Ok(session)
     }
 
     async fn apply(&self, conn: &mut MySqlConnection) -> sqlx::Result<()> {
@@ -181,6 +202,15 @@ impl SessionLimits {
             .await
             .map(drop)
     }
+}
+
+/// Whether the server is a MariaDB Galera node (MySQL has no `wsrep_on`).
+async fn is_galera_node(conn: &mut MySqlConnection) -> anyhow::Result<bool> {
+    let wsrep: Option<(String, String)> = sqlx::query_as("SHOW VARIABLES LIKE 'wsrep_on'")
+        .fetch_optional(&mut *conn)
+        .await
+        .context("cannot read the server's wsrep_on")?;
+    Ok(wsrep.is_some_and(|(_, on)| on.eq_ignore_ascii_case("ON")))
 }
 
 #[cfg(test)]

@@ -175,9 +175,11 @@ async fn explain_dirty(conn: &mut MySqlConnection, version: i64) -> anyhow::Erro
              remove the record with {forget}; then start taskman again"
         ),
     };
-    anyhow!(MigrateError::Dirty(version)).context(format!(
+    // Without sqlx's own error as the cause: its advice, to remove the
+    // row, is wrong whenever the migration's changes are in.
+    anyhow!(
         "cannot apply the mysql migrations: migration {version} is recorded as failed: {advice}"
-    ))
+    )
 }
 
 async fn inspect(conn: &mut MySqlConnection, version: i64) -> anyhow::Result<Found> {

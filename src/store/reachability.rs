@@ -2,31 +2,33 @@
 //!
 //! When a node dies, every call waits for its deadline (`DB_TIMEOUT`) before
 //! its 503: a pool trying to connect, or a connection waiting for an answer
-//! that will not come. Once one call has found the database gone, the next
-//! ones are answered 503 at once, and a background probe tries a connection
-//! a few times a second; the first that answers ends it.
+//! that will not come. Once one call has found the database gone (or a
+//! Galera node refusing queries, 1047), the next ones are answered 503 at
+//! once, and a background probe runs the health check's query a few times
+//! a second; the first that succeeds ends it. A ping would not do: a Galera
+//! node that is not synced answers pings and refuses every query.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use sqlx::{Connection, Database};
 use tokio::time::Instant;
 
 use super::connections::Connections;
+use super::dialect::Dialect;
 use super::error::{StoreError, Unavailable};
 
 /// How often the probe tries, and how long one try may take.
 const PROBE_EVERY: Duration = Duration::from_millis(200);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
-pub(super) struct Reachability<DB: Database> {
-    connections: Arc<Connections<DB>>,
+pub(super) struct Reachability<D: Dialect> {
+    connections: Arc<Connections<D::Db>>,
     down: AtomicBool,
 }
 
-impl<DB: Database> Reachability<DB> {
-    pub(super) fn new(connections: Arc<Connections<DB>>) -> Self {
+impl<D: Dialect> Reachability<D> {
+    pub(super) fn new(connections: Arc<Connections<D::Db>>) -> Self {
         Self {
             connections,
             down: AtomicBool::new(false),
@@ -63,7 +65,7 @@ impl<DB: Database> Reachability<DB> {
             let Ok(mut conn) = self.connections.lease(deadline).await else {
                 continue;
             };
-            if let Ok(Ok(())) = tokio::time::timeout_at(deadline, conn.ping()).await {
+            if let Ok(Ok(())) = tokio::time::timeout_at(deadline, D::probe(&mut conn)).await {
                 conn.keep();
                 self.down.store(false, Ordering::Release);
                 tracing::info!("the database is reachable again");

@@ -81,7 +81,7 @@ pub struct SqlStore<D: Dialect> {
     timeouts: AtomicU64,
     /// For a database reached over the network (a pooled writer); SQLite
     /// cannot be unreachable.
-    reachability: Option<Arc<Reachability<D::Db>>>,
+    reachability: Option<Arc<Reachability<D>>>,
 }
 
 impl<D: Dialect> SqlStore<D> {

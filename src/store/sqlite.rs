@@ -6,9 +6,10 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use futures_util::future::BoxFuture;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions,
+    SqliteQueryResult, SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, Sqlite};
 
@@ -45,6 +46,15 @@ impl Dialect for SqliteDialect {
 
     fn inserted_id(result: &SqliteQueryResult) -> i64 {
         result.last_insert_rowid()
+    }
+
+    fn probe(conn: &mut SqliteConnection) -> BoxFuture<'_, sqlx::Result<()>> {
+        Box::pin(async move {
+            sqlx::query(super::sql::PROBE_READ)
+                .execute(conn)
+                .await
+                .map(drop)
+        })
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod contract;
 mod database;
 mod disk;
+pub mod galera;
 mod proxy;
 mod sse;
 mod webhook;

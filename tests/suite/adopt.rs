@@ -29,7 +29,7 @@ fn args() -> Vec<String> {
 
 /// The original's table, exactly (MySQL, database `task_man`), in the
 /// original's collation.
-const ORIGINAL_TABLE: &str = "CREATE TABLE task (
+pub(crate) const ORIGINAL_TABLE: &str = "CREATE TABLE task (
     id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
     title VARCHAR(50) NULL,
     description TEXT NULL,

@@ -18,6 +18,7 @@ mod exhaustion;
 mod expiry;
 mod faults;
 mod forms;
+mod galera;
 mod generated_client;
 mod health;
 mod legacy_rows;
