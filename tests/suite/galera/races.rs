@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::Barrier;
 
 use super::{Replicas, all_notifications, cluster_or_skip, list_all, retries};
-use crate::common::{eventually, header, json_body};
+use crate::common::{SseClient, eventually, header, json_body};
 
 /// Fast warnings, and every replica's cache refreshed every second.
 const ARGS: &[&str] = &[
@@ -43,6 +43,29 @@ async fn concurrent_expiry_patches_through_every_replica_warn_each_task_once() {
     let database = cluster.database().await;
     let replicas = Replicas::start(&database, ARGS).await;
     let client = replicas.client.clone();
+
+    // A live stream on every replica: each must carry every replica's
+    // warnings, in strictly increasing id order.
+    let mut streams = Vec::new();
+    for node in 1..=3 {
+        let mut stream =
+            SseClient::connect(&format!("{}/v1/notifications/stream", replicas.on(node))).await;
+        streams.push(tokio::spawn(async move {
+            let mut events = Vec::new();
+            while events.len() < TASKS {
+                match stream.next_event(Duration::from_secs(60)).await {
+                    Some((id, event)) => events.push((
+                        id.expect("an event id")
+                            .parse::<i64>()
+                            .expect("a numeric id"),
+                        event["task_id"].as_i64().expect("task_id"),
+                    )),
+                    None => break,
+                }
+            }
+            events
+        }));
+    }
 
     let far = rfc3339(Utc::now() + chrono::Duration::days(30));
     let ids: Vec<i64> = futures_util::stream::iter(0..TASKS)
@@ -135,6 +158,47 @@ async fn concurrent_expiry_patches_through_every_replica_warn_each_task_once() {
         );
     }
     assert_eq!(per_task.len(), TASKS, "no other task warned");
+
+    let mut history: Vec<(i64, i64)> = after
+        .iter()
+        .map(|n| {
+            (
+                n["id"].as_i64().expect("id"),
+                n["task_id"].as_i64().expect("task_id"),
+            )
+        })
+        .collect();
+    history.sort_unstable();
+    for (node, stream) in (1..=3).zip(streams) {
+        let events = stream.await.expect("stream reader");
+        assert_eq!(
+            events, history,
+            "replica {node}'s stream is the history, in id order"
+        );
+    }
+    // A resume after any id, on another replica, gives exactly the rest.
+    for (cut, node) in [(0, 2), (TASKS / 2, 3), (TASKS - 2, 1)] {
+        let url = format!("{}/v1/notifications/stream", replicas.on(node));
+        let last_seen = history[cut].0.to_string();
+        let mut resumed = SseClient::resume(&url, Some(&last_seen)).await;
+        let mut rest = Vec::new();
+        while rest.len() < TASKS - cut - 1 {
+            let Some((id, event)) = resumed.next_event(Duration::from_secs(10)).await else {
+                break;
+            };
+            rest.push((
+                id.expect("an event id")
+                    .parse::<i64>()
+                    .expect("a numeric id"),
+                event["task_id"].as_i64().expect("task_id"),
+            ));
+        }
+        assert_eq!(
+            rest,
+            history[cut + 1..],
+            "resumed after {last_seen} on replica {node}"
+        );
+    }
     replicas.stop().await;
 }
 
