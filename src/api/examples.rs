@@ -230,7 +230,7 @@ pub fn problem(op: &str, kind: ProblemKind) -> Value {
             "this operation does not take a body of type `text/plain`",
         ),
         ProblemKind::Unprocessable if op == "create_task" => {
-            super::problem::problem_of_store(&crate::store::StoreError::IdempotencyKeyReused)
+            super::problem::describe_store_error(&crate::store::StoreError::IdempotencyKeyReused)
         }
         ProblemKind::Unprocessable => Problem::about_fields(
             kind,
@@ -245,13 +245,13 @@ pub fn problem(op: &str, kind: ProblemKind) -> Value {
             Problem::unavailable("too many event streams are open; try again shortly")
         }
         ProblemKind::Unavailable => {
-            super::problem::problem_of_store(&crate::store::StoreError::Unavailable {
+            super::problem::describe_store_error(&crate::store::StoreError::Unavailable {
                 reason: crate::store::Unavailable::TimedOut,
                 source: None,
             })
         }
         ProblemKind::OutcomeUnknown => {
-            super::problem::problem_of_store(&crate::store::StoreError::OutcomeUnknown(None))
+            super::problem::describe_store_error(&crate::store::StoreError::OutcomeUnknown(None))
         }
     };
     example.to_json().unwrap_or_default()

@@ -317,6 +317,27 @@ impl poem::error::ResponseError for ProblemError {
 /// How a store error is told to the client; internals go to the log only.
 pub fn problem_of_store(err: &StoreError) -> Problem {
     match err {
+        StoreError::Refused(_) => {
+            tracing::warn!(error = %DisplayChain(err), "the database refused a write");
+        }
+        StoreError::Unavailable { .. } => {
+            tracing::warn!(error = %DisplayChain(err), "database unavailable");
+        }
+        StoreError::OutcomeUnknown(_) => {
+            tracing::warn!(error = %DisplayChain(err), "a write's outcome is unknown");
+        }
+        StoreError::Database(_) => {
+            tracing::error!(error = %DisplayChain(err), "store failure");
+        }
+        _ => {}
+    }
+    describe_store_error(err)
+}
+
+/// The problem a store error is answered with, without logging it: what
+/// the spec's examples show.
+pub fn describe_store_error(err: &StoreError) -> Problem {
+    match err {
         StoreError::NotFound(ids) => Problem::not_found(ids.clone()),
         StoreError::PreconditionFailed(id) => Problem::new(
             ProblemKind::PreconditionFailed,
@@ -337,16 +358,12 @@ pub fn problem_of_store(err: &StoreError) -> Problem {
                 "was used before for a create with other content; use a new key for a new task",
             )],
         ),
-        StoreError::Refused(_) => {
-            tracing::warn!(error = %DisplayChain(err), "the database refused a write");
-            Problem::new(
-                ProblemKind::Conflict,
-                None,
-                "the database refused the change; nothing was changed",
-            )
-        }
+        StoreError::Refused(_) => Problem::new(
+            ProblemKind::Conflict,
+            None,
+            "the database refused the change; nothing was changed",
+        ),
         StoreError::Unavailable { reason, .. } => {
-            tracing::warn!(error = %DisplayChain(err), "database unavailable");
             let detail = match reason {
                 Unavailable::TimedOut => {
                     "the database did not answer in time; nothing was changed; try again shortly"
@@ -364,20 +381,14 @@ pub fn problem_of_store(err: &StoreError) -> Problem {
             };
             Problem::unavailable(detail)
         }
-        StoreError::OutcomeUnknown(_) => {
-            tracing::warn!(error = %DisplayChain(err), "a write's outcome is unknown");
-            Problem::new(
-                ProblemKind::OutcomeUnknown,
-                None,
-                "the database did not confirm the change, which may or may not have been made; \
+        StoreError::OutcomeUnknown(_) => Problem::new(
+            ProblemKind::OutcomeUnknown,
+            None,
+            "the database did not confirm the change, which may or may not have been made; \
                  read the task again (or retry a create with the same Idempotency-Key) before \
                  trying again",
-            )
-        }
-        StoreError::Database(_) => {
-            tracing::error!(error = %DisplayChain(err), "store failure");
-            Problem::internal()
-        }
+        ),
+        StoreError::Database(_) => Problem::internal(),
     }
 }
 

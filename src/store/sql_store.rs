@@ -160,7 +160,10 @@ impl<D: Dialect> SqlStore<D> {
             let mut conn = self.acquire(&self.reader, deadline).await?;
             let failure = match tokio::time::timeout_at(deadline, op(&mut conn)).await {
                 // Dropping the lease closes the connection, cut off mid-call.
-                Err(_) => return Err(self.timed_out()),
+                Err(_) => {
+                    out_of_time(attempt);
+                    return Err(self.timed_out());
+                }
                 Ok(Ok(value)) => {
                     conn.keep();
                     return Ok(value);
@@ -227,9 +230,13 @@ impl<D: Dialect> SqlStore<D> {
                 // Dropping the lease closes the connection: the database
                 // rolls back a transaction it was not told to commit.
                 Err(_) if !committing.load(Ordering::Acquire) => {
+                    out_of_time(attempt);
                     return Err(StoreError::unavailable(Unavailable::TimedOut, None));
                 }
-                Err(_) => return Err(StoreError::OutcomeUnknown(None)),
+                Err(_) => {
+                    out_of_time(attempt);
+                    return Err(StoreError::OutcomeUnknown(None));
+                }
                 Ok(done) => done,
             };
             if reusable {
@@ -274,13 +281,25 @@ impl<D: Dialect> SqlStore<D> {
     /// Waits before another attempt, if the failure is worth one and there
     /// is time for it; says whether to go on.
     async fn retry(&self, class: ErrorClass, attempt: u32, deadline: Instant) -> bool {
-        if !matches!(class, ErrorClass::Transient | ErrorClass::ConnectionLost)
-            || attempt >= MAX_ATTEMPTS
-        {
+        if !matches!(class, ErrorClass::Transient | ErrorClass::ConnectionLost) {
+            return false;
+        }
+        // Said here, with the count: the answer's error only says why.
+        if attempt >= MAX_ATTEMPTS {
+            tracing::warn!(
+                attempts = attempt,
+                ?class,
+                "a database call failed {attempt} times in a row; giving up"
+            );
             return false;
         }
         let pause = backoff(attempt);
         if Instant::now() + pause >= deadline {
+            tracing::warn!(
+                attempts = attempt,
+                ?class,
+                "a database call failed {attempt} times and its time limit is near; giving up"
+            );
             return false;
         }
         self.retries.fetch_add(1, Ordering::Relaxed);
@@ -357,5 +376,17 @@ pub(super) async fn in_transaction<D: Dialect, T>(
     match tx.commit().await {
         Ok(()) => (Ok(value), true),
         Err(err) => (Err(TxFailure::AtCommit(err)), false),
+    }
+}
+
+/// Says, when a call that was tried more than once runs out of time, how
+/// many attempts it made (the answer's error says only why).
+fn out_of_time(attempt: u32) {
+    if attempt > 1 {
+        tracing::warn!(
+            attempts = attempt,
+            "a database call failed {} times and ran out of time in attempt {attempt}; giving up",
+            attempt - 1
+        );
     }
 }

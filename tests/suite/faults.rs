@@ -141,6 +141,65 @@ async fn a_lock_wait_timeout_is_retried_not_reported() {
     let _ = stop.send(());
 }
 
+/// The lock is held past the write's whole time limit: the server tries
+/// again while there is time, then answers 503, and its log says how many
+/// attempts there were (not "every retry" when there was one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_that_gives_up_says_how_many_attempts_it_made() {
+    let logs = crate::common::capture_logs(tracing::Level::WARN);
+    let database = TestDatabase::create(Backend::MySql).await;
+    // MySQL's lock wait is a third of the limit: 1 s of 3 s.
+    let (address, stop, _server) =
+        start(database.url(), &["--db-timeout".into(), "3s".into()]).await;
+    let client = reqwest::Client::new();
+    let task = json_body(
+        client
+            .post(format!("{address}/v1/tasks"))
+            .json(&json!({"title": "locked"}))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    let mut holder = sqlx::MySqlConnection::connect(database.url())
+        .await
+        .unwrap();
+    holder.execute("BEGIN").await.unwrap();
+    sqlx::query("SELECT id FROM task WHERE id = ? FOR UPDATE")
+        .bind(task["id"].as_i64().unwrap())
+        .fetch_one(&mut holder)
+        .await
+        .unwrap();
+    let response = client
+        .patch(format!("{address}/v1/tasks/{}", task["id"]))
+        .json(&json!({"description": "never"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    holder.execute("ROLLBACK").await.unwrap();
+    let log = logs.text();
+    let gave_up = log
+        .lines()
+        .find(|line| line.contains("giving up"))
+        .unwrap_or_else(|| panic!("no line says it gave up:\n{log}"));
+    let attempts: u32 = gave_up
+        .split("attempts=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no attempt count in {gave_up}"));
+    assert!(attempts >= 2, "retried at least once: {gave_up}");
+    assert!(gave_up.contains("failed "), "{gave_up}");
+    assert_eq!(
+        log.matches("giving up").count(),
+        1,
+        "one line per call:\n{log}"
+    );
+    let _ = stop.send(());
+}
+
 /// Eight clients at a time bulk-replace the same sixty tasks (48 requests),
 /// half naming them in
 /// ascending and half in descending order: the store locks rows in id

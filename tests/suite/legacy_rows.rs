@@ -3,14 +3,11 @@
 //! patched around; a date that cannot be read is served as `null` and
 //! logged once per row, not at every read.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use serde_json::{Value, json};
 use sqlx::{Connection, MySqlConnection, SqliteConnection};
 
 use crate::adopt::original_database;
-use crate::common::{Backend, TestDatabase, json_body, start};
+use crate::common::{Backend, TestDatabase, capture_logs, json_body, start};
 
 async fn insert(sql: &mut MySqlConnection, statement: &str) -> i64 {
     sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
@@ -158,30 +155,9 @@ async fn titles_another_tool_wrote_on_sqlite_round_trip() {
     server.await.expect("server task").expect("stops cleanly");
 }
 
-/// Log lines, as the test's own subscriber writes them.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_zero_date_is_served_as_null_and_logged_once_per_row() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    let captured = capture_logs(tracing::Level::WARN);
     let (database, mut sql) = original_database().await;
     let zero = insert(
         &mut sql,
@@ -213,7 +189,7 @@ async fn a_zero_date_is_served_as_null_and_logged_once_per_row() {
     }
     let _ = stop.send(());
     server.await.expect("server task").expect("stops cleanly");
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     let lines: Vec<&str> = log
         .lines()
         .filter(|line| line.contains("stored value cannot be read; it is served as null"))

@@ -283,3 +283,22 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// A start with nothing wrong logs no warning: the spec's examples of 503
+/// answers are built without reporting a database failure that never
+/// happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_start_logs_no_warning() {
+    let logs = crate::common::capture_logs(tracing::Level::WARN);
+    let database = crate::common::TestDatabase::create(crate::common::Backend::Sqlite).await;
+    let (address, stop, server) = crate::common::start(database.url(), &[]).await;
+    let client = reqwest::Client::new();
+    for path in ["/v1/health", "/openapi.json", "/docs"] {
+        let response = client.get(format!("{address}{path}")).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+    }
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    let log = logs.text();
+    assert!(log.is_empty(), "warnings on a quiet start:\n{log}");
+}
