@@ -1,8 +1,10 @@
 //! A TCP forwarder that a test can cut (the database goes away) or freeze
 //! (the database stops answering but keeps its connections, as a stopped
-//! process would), now or as a given statement goes by.
+//! process would), now or as a given statement goes by; or that loses one
+//! connection just as the write it carries commits.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -38,6 +40,19 @@ pub struct TcpProxy {
     frozen: Arc<watch::Sender<bool>>,
     /// Bytes that freeze the proxy as they go to the server.
     trigger: Arc<Mutex<Option<Vec<u8>>>>,
+    /// Bytes whose write loses its connection as it commits.
+    commit_cut: Arc<Mutex<Option<(Vec<u8>, Delivery)>>>,
+    /// Connections cut that way so far.
+    cuts: Arc<AtomicUsize>,
+}
+
+/// What becomes of the statement that commits, when its connection is cut.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// The server gets it and answers; the answer never reaches the client.
+    Delivered,
+    /// It never reaches the server.
+    Dropped,
 }
 
 impl TcpProxy {
@@ -49,13 +64,24 @@ impl TcpProxy {
         let (frozen, watching) = watch::channel(false);
         let frozen = Arc::new(frozen);
         let trigger = Arc::new(Mutex::new(None));
-        let (freezer, armed) = (frozen.clone(), trigger.clone());
+        let commit_cut = Arc::new(Mutex::new(None));
+        let cuts = Arc::new(AtomicUsize::new(0));
+        let (freezer, armed, cut_armed, counted) = (
+            frozen.clone(),
+            trigger.clone(),
+            commit_cut.clone(),
+            cuts.clone(),
+        );
         let accept = tokio::spawn(async move {
             while let Ok((inbound, _)) = listener.accept().await {
                 let watching = watching.clone();
                 let freeze = Freeze {
                     frozen: freezer.clone(),
                     trigger: armed.clone(),
+                    commit_cut: cut_armed.clone(),
+                    cuts: counted.clone(),
+                    in_transaction: false,
+                    armed_here: None,
                 };
                 let pipe = tokio::spawn(async move {
                     if let Ok(outbound) = TcpStream::connect(target).await {
@@ -71,7 +97,23 @@ impl TcpProxy {
             connections,
             frozen,
             trigger,
+            commit_cut,
+            cuts,
         }
+    }
+
+    /// How many connections [`Self::cut_at_commit_of`] has cut.
+    pub fn cuts(&self) -> usize {
+        self.cuts.load(Ordering::Acquire)
+    }
+
+    /// Cuts the connection that carries `marker` (e.g. a title: with
+    /// prepared statements, only the values travel) just as its write
+    /// commits: with the statement holding it, if that is sent outside a
+    /// transaction (it commits by itself), else with the transaction's
+    /// COMMIT. Once, on the first connection that gets there.
+    pub fn cut_at_commit_of(&self, marker: &str, delivery: Delivery) {
+        *self.commit_cut.lock().unwrap() = Some((marker.as_bytes().to_vec(), delivery));
     }
 
     /// Freezes the proxy as the next chunk holding `statement` goes to the
@@ -104,24 +146,53 @@ impl Drop for TcpProxy {
     }
 }
 
-/// What freezes the proxy from inside a connection.
+/// What freezes or cuts the proxy from inside a connection.
 #[derive(Clone)]
 struct Freeze {
     frozen: Arc<watch::Sender<bool>>,
     trigger: Arc<Mutex<Option<Vec<u8>>>>,
+    commit_cut: Arc<Mutex<Option<(Vec<u8>, Delivery)>>>,
+    cuts: Arc<AtomicUsize>,
+    /// This connection's view: inside BEGIN … COMMIT?
+    in_transaction: bool,
+    /// The commit cut, taken by this connection when its marker went by
+    /// inside a transaction: the COMMIT is cut.
+    armed_here: Option<Delivery>,
 }
 
 impl Freeze {
-    /// Freezes, before `chunk` is sent on, if it holds the armed bytes.
-    fn check(&self, chunk: &[u8]) {
+    /// Freezes, before `chunk` is sent on, if it holds the armed bytes;
+    /// says whether to cut the connection at this chunk, and how.
+    fn check(&mut self, chunk: &[u8]) -> Option<Delivery> {
+        let holds = |bytes: &[u8]| chunk.windows(bytes.len()).any(|w| w == bytes);
         let mut trigger = self.trigger.lock().unwrap();
-        let hit = trigger
-            .as_ref()
-            .is_some_and(|bytes| chunk.windows(bytes.len()).any(|w| w == bytes.as_slice()));
-        if hit {
+        if trigger.as_deref().is_some_and(holds) {
             *trigger = None;
             let _ = self.frozen.send(true);
         }
+        drop(trigger);
+        if holds(b"BEGIN") {
+            self.in_transaction = true;
+        }
+        let commits = holds(b"COMMIT");
+        if commits || holds(b"ROLLBACK") {
+            self.in_transaction = false;
+        }
+        if commits && let Some(delivery) = self.armed_here.take() {
+            self.cuts.fetch_add(1, Ordering::AcqRel);
+            return Some(delivery);
+        }
+        let mut cut = self.commit_cut.lock().unwrap();
+        if cut.as_ref().is_some_and(|(marker, _)| holds(marker)) {
+            let (_, delivery) = cut.take().expect("checked");
+            if self.in_transaction {
+                self.armed_here = Some(delivery);
+            } else {
+                self.cuts.fetch_add(1, Ordering::AcqRel);
+                return Some(delivery);
+            }
+        }
+        None
     }
 }
 
@@ -133,8 +204,20 @@ async fn forward(
 ) {
     let (mut in_read, mut in_write) = inbound.into_split();
     let (mut out_read, mut out_write) = outbound.into_split();
-    let up = copy(&mut in_read, &mut out_write, frozen.clone(), Some(freeze));
-    let down = copy(&mut out_read, &mut in_write, frozen, None);
+    // Set once the connection is cut: the server's answers go nowhere.
+    let cut = AtomicBool::new(false);
+    let watching = frozen.clone();
+    let up = async {
+        let delivery = copy(&mut in_read, &mut out_write, watching, Some(freeze), &cut).await;
+        // Delivered: wait for the server's answer (dropped below), so that
+        // it has run the statement before the connection closes.
+        if delivery == Some(Delivery::Delivered) {
+            std::future::pending::<()>().await;
+        }
+    };
+    let down = async {
+        copy(&mut out_read, &mut in_write, frozen, None, &cut).await;
+    };
     tokio::select! {
         () = up => {}
         () = down => {}
@@ -142,30 +225,41 @@ async fn forward(
 }
 
 /// Copies until either side closes, holding bytes back while frozen. A
-/// chunk that trips `freeze` is still sent: only what follows is held.
+/// chunk that trips `freeze` is still sent: only what follows is held. A
+/// chunk that trips a cut is sent or not as the cut says, and ends the
+/// copy; the other direction then copies nothing more, ending when its
+/// next chunk arrives.
 async fn copy(
     from: &mut (impl AsyncReadExt + Unpin),
     to: &mut (impl AsyncWriteExt + Unpin),
     mut frozen: watch::Receiver<bool>,
-    freeze: Option<Freeze>,
-) {
+    mut freeze: Option<Freeze>,
+    cut: &AtomicBool,
+) -> Option<Delivery> {
     let mut buffer = vec![0u8; 16 * 1024];
     loop {
         if frozen.wait_for(|frozen| !*frozen).await.is_err() {
-            return;
+            return None;
         }
         let read = match from.read(&mut buffer).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return None,
             Ok(read) => read,
         };
         if frozen.wait_for(|frozen| !*frozen).await.is_err() {
-            return;
+            return None;
         }
-        if let Some(freeze) = &freeze {
-            freeze.check(&buffer[..read]);
+        if cut.load(Ordering::Acquire) {
+            return None;
+        }
+        if let Some(delivery) = freeze.as_mut().and_then(|freeze| freeze.check(&buffer[..read])) {
+            cut.store(true, Ordering::Release);
+            if delivery == Delivery::Delivered {
+                let _ = to.write_all(&buffer[..read]).await;
+            }
+            return Some(delivery);
         }
         if to.write_all(&buffer[..read]).await.is_err() {
-            return;
+            return None;
         }
     }
 }
