@@ -4,6 +4,7 @@
 
 mod adopt;
 mod connections;
+mod create;
 mod dialect;
 mod error;
 mod expiries;

@@ -102,6 +102,13 @@ const CHANGES: &[(i64, &[Change])] = &[
             Change::Index("notification", "notification_task_id"),
         ],
     ),
+    (
+        6,
+        &[
+            Change::Table("task", &["create_token"]),
+            Change::Index("task", "task_create_token"),
+        ],
+    ),
 ];
 
 /// Runs the migrator; a migration recorded as failed gets advice from the

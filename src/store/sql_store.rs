@@ -40,6 +40,15 @@ use super::write_queue::WriteQueue;
 /// connection, at most.
 const MAX_ATTEMPTS: u32 = 6;
 
+/// How a write is sent on a pooled connection.
+#[derive(Clone, Copy)]
+enum Sending {
+    /// BEGIN, its statements, COMMIT.
+    Transaction,
+    /// One statement that commits by itself and may be sent again.
+    Resendable,
+}
+
 /// How writes reach the database.
 pub(super) enum Writer<D: Dialect> {
     /// Each write takes a pooled connection and its own transaction (MySQL:
@@ -189,13 +198,37 @@ impl<D: Dialect> SqlStore<D> {
     /// Runs a write: in its own transaction (`Pooled`), or in the writer's
     /// next group commit (`Queued`).
     pub(super) async fn write<T: Send + 'static>(&self, op: Op<D::Db, T>) -> StoreResult<T> {
+        self.write_as(op, Sending::Transaction).await
+    }
+
+    /// Runs a write that is one statement, committing by itself, and that
+    /// has no further effect when sent again (a create carrying its token):
+    /// one round trip instead of three (`Pooled`), or the writer's next
+    /// group commit (`Queued`).
+    pub(super) async fn write_resendable<T: Send + 'static>(
+        &self,
+        op: Op<D::Db, T>,
+    ) -> StoreResult<T> {
+        self.write_as(op, Sending::Resendable).await
+    }
+
+    async fn write_as<T: Send + 'static>(
+        &self,
+        op: Op<D::Db, T>,
+        sending: Sending,
+    ) -> StoreResult<T> {
         if let Some(refused) = self.refused() {
             return Err(refused);
         }
         let deadline = self.deadline();
-        let outcome = match &self.writer {
-            Writer::Pooled(connections) => self.write_pooled(connections, op, deadline).await,
-            Writer::Queued(queue) => queue.submit(op, deadline).await,
+        let outcome = match (&self.writer, sending) {
+            (Writer::Pooled(connections), Sending::Transaction) => {
+                self.write_pooled(connections, op, deadline).await
+            }
+            (Writer::Pooled(connections), Sending::Resendable) => {
+                self.write_resending(connections, op, deadline).await
+            }
+            (Writer::Queued(queue), _) => queue.submit(op, deadline).await,
         };
         match &outcome {
             Ok(_) => self.cannot_write.store(false, Ordering::Relaxed),
@@ -206,6 +239,73 @@ impl<D: Dialect> SqlStore<D> {
             Err(_) => {}
         }
         self.count(outcome)
+    }
+
+    /// Sends a resendable write, without a transaction, until it is
+    /// answered. Its answer lost (the connection dropped, or silent past
+    /// half the time left), it may have taken effect: it is sent again on a
+    /// fresh connection, which answers what the first did (a create finds
+    /// its task by its token). Only when no answer comes by the deadline
+    /// after such a loss is the outcome unknown.
+    async fn write_resending<T: Send + 'static>(
+        &self,
+        connections: &Connections<D::Db>,
+        op: Op<D::Db, T>,
+        deadline: Instant,
+    ) -> StoreResult<T> {
+        let mut attempt = 0;
+        // Whether an attempt whose answer was lost may have taken effect.
+        let mut lost = false;
+        loop {
+            attempt += 1;
+            let mut conn = match self.acquire(connections, deadline).await {
+                Ok(conn) => conn,
+                Err(_) if lost => return Err(StoreError::OutcomeUnknown(None)),
+                Err(err) => return Err(err),
+            };
+            // A silent connection is given up on with time left to ask
+            // another; the last attempt, resolving a loss, gets it all.
+            let limit = if lost {
+                deadline
+            } else {
+                let now = Instant::now();
+                now + deadline.saturating_duration_since(now) / 2
+            };
+            let failure = match tokio::time::timeout_at(limit, op(&mut conn)).await {
+                Ok(Ok(value)) => {
+                    conn.keep();
+                    return Ok(value);
+                }
+                Ok(Err(Failure::Refused(err))) => {
+                    conn.keep();
+                    return Err(err);
+                }
+                Ok(Err(Failure::Sql(err))) => Some(err),
+                // Dropping the lease closes the connection, cut off mid-call.
+                Err(_) => None,
+            };
+            let class = match &failure {
+                Some(err) => ErrorClass::of(err, D::CODES),
+                None => ErrorClass::ConnectionLost,
+            };
+            // An error the database answered means the statement did not
+            // take effect, and the connection is clean; any other failure
+            // lost the answer.
+            match &failure {
+                Some(sqlx::Error::Database(_)) => conn.keep(),
+                _ => {
+                    lost = true;
+                    drop(conn);
+                }
+            }
+            if !self.retry(class, attempt, deadline).await {
+                return Err(match failure {
+                    Some(err) if lost => StoreError::OutcomeUnknown(Some(err)),
+                    Some(err) => settle(err, D::CODES),
+                    None => StoreError::OutcomeUnknown(None),
+                });
+            }
+        }
     }
 
     async fn write_pooled<T: Send + 'static>(
