@@ -251,7 +251,10 @@ async fn copy(
         if cut.load(Ordering::Acquire) {
             return None;
         }
-        if let Some(delivery) = freeze.as_mut().and_then(|freeze| freeze.check(&buffer[..read])) {
+        if let Some(delivery) = freeze
+            .as_mut()
+            .and_then(|freeze| freeze.check(&buffer[..read]))
+        {
             cut.store(true, Ordering::Release);
             if delivery == Delivery::Delivered {
                 let _ = to.write_all(&buffer[..read]).await;
