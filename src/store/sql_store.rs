@@ -15,6 +15,10 @@
 //!   closes; one cut off (or whose connection was lost) after COMMIT was
 //!   sent may have taken effect, and says so ([`StoreError::OutcomeUnknown`]).
 //!   The write queue makes the SQLite case exact (`write_queue.rs`).
+//! - A write that is one self-committing statement safe to send twice (a
+//!   create, by its token: `create.rs`) skips BEGIN and COMMIT; its answer
+//!   lost, it is sent again on a fresh connection, which learns what the
+//!   first did. Its outcome is unknown only if no answer comes by the deadline.
 //! - A write that fails because the database cannot write marks the store
 //!   degraded until a write succeeds again; health checks then probe.
 //! - A call that finds a network database gone (MySQL) makes the next ones
@@ -289,10 +293,13 @@ impl<D: Dialect> SqlStore<D> {
                 None => ErrorClass::ConnectionLost,
             };
             // An error the database answered means the statement did not
-            // take effect, and the connection is clean; any other failure
-            // lost the answer.
+            // take effect, and (unless the server is dropping it) the
+            // connection is clean; any other failure lost the answer.
             match &failure {
-                Some(sqlx::Error::Database(_)) => conn.keep(),
+                Some(sqlx::Error::Database(_)) if class != ErrorClass::ConnectionLost => {
+                    conn.keep()
+                }
+                Some(sqlx::Error::Database(_)) => drop(conn),
                 _ => {
                     lost = true;
                     drop(conn);
