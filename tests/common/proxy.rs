@@ -41,10 +41,13 @@ pub struct TcpProxy {
     /// Bytes that freeze the proxy as they go to the server.
     trigger: Arc<Mutex<Option<Vec<u8>>>>,
     /// Bytes whose write loses its connection as it commits.
-    commit_cut: Arc<Mutex<Option<(Vec<u8>, Delivery)>>>,
+    commit_cut: Arc<Mutex<Option<CommitCut>>>,
     /// Connections cut that way so far.
     cuts: Arc<AtomicUsize>,
 }
+
+/// The marker of the write whose connection is cut as it commits, and how.
+type CommitCut = (Vec<u8>, Delivery);
 
 /// What becomes of the statement that commits, when its connection is cut.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,7 +154,7 @@ impl Drop for TcpProxy {
 struct Freeze {
     frozen: Arc<watch::Sender<bool>>,
     trigger: Arc<Mutex<Option<Vec<u8>>>>,
-    commit_cut: Arc<Mutex<Option<(Vec<u8>, Delivery)>>>,
+    commit_cut: Arc<Mutex<Option<CommitCut>>>,
     cuts: Arc<AtomicUsize>,
     /// This connection's view: inside BEGIN … COMMIT?
     in_transaction: bool,
