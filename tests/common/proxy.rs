@@ -44,6 +44,7 @@ pub struct TcpProxy {
     commit_cut: Arc<Mutex<Option<CommitCut>>>,
     /// Connections cut that way so far.
     cuts: Arc<AtomicUsize>,
+    late: Arc<Late>,
 }
 
 /// The marker of the write whose connection is cut as it commits, and how.
@@ -56,6 +57,17 @@ pub enum Delivery {
     Delivered,
     /// It never reaches the server.
     Dropped,
+    /// It reaches the server only when the test says so
+    /// ([`TcpProxy::deliver_late`]), on the same server connection, long
+    /// after the client lost it.
+    Late,
+}
+
+/// A statement held back by [`Delivery::Late`], and what the server said.
+struct Late {
+    release: tokio::sync::Semaphore,
+    /// The first byte of the answer's payload: 0x00 OK, 0xFF an error.
+    answer: Mutex<Option<u8>>,
 }
 
 impl TcpProxy {
@@ -69,15 +81,21 @@ impl TcpProxy {
         let trigger = Arc::new(Mutex::new(None));
         let commit_cut = Arc::new(Mutex::new(None));
         let cuts = Arc::new(AtomicUsize::new(0));
-        let (freezer, armed, cut_armed, counted) = (
+        let late = Arc::new(Late {
+            release: tokio::sync::Semaphore::new(0),
+            answer: Mutex::new(None),
+        });
+        let (freezer, armed, cut_armed, counted, held) = (
             frozen.clone(),
             trigger.clone(),
             commit_cut.clone(),
             cuts.clone(),
+            late.clone(),
         );
         let accept = tokio::spawn(async move {
             while let Ok((inbound, _)) = listener.accept().await {
                 let watching = watching.clone();
+                let late = held.clone();
                 let freeze = Freeze {
                     frozen: freezer.clone(),
                     trigger: armed.clone(),
@@ -88,7 +106,7 @@ impl TcpProxy {
                 };
                 let pipe = tokio::spawn(async move {
                     if let Ok(outbound) = TcpStream::connect(target).await {
-                        forward(inbound, outbound, watching, freeze).await;
+                        forward(inbound, outbound, watching, freeze, late).await;
                     }
                 });
                 tracked.lock().unwrap().push(pipe);
@@ -102,7 +120,18 @@ impl TcpProxy {
             trigger,
             commit_cut,
             cuts,
+            late,
         }
+    }
+
+    /// Sends the statement [`Delivery::Late`] held back.
+    pub fn deliver_late(&self) {
+        self.late.release.add_permits(1);
+    }
+
+    /// Whether the server refused the late statement, once it answered.
+    pub fn late_statement_refused(&self) -> Option<bool> {
+        self.late.answer.lock().unwrap().map(|first| first == 0xFF)
     }
 
     /// How many connections [`Self::cut_at_commit_of`] has cut.
@@ -204,6 +233,7 @@ async fn forward(
     outbound: TcpStream,
     frozen: watch::Receiver<bool>,
     freeze: Freeze,
+    late: Arc<Late>,
 ) {
     let (mut in_read, mut in_write) = inbound.into_split();
     let (mut out_read, mut out_write) = outbound.into_split();
@@ -211,34 +241,51 @@ async fn forward(
     let cut = AtomicBool::new(false);
     let watching = frozen.clone();
     let up = async {
-        let delivery = copy(&mut in_read, &mut out_write, watching, Some(freeze), &cut).await;
-        // Delivered: wait for the server's answer (dropped below), so that
-        // it has run the statement before the connection closes.
-        if delivery == Some(Delivery::Delivered) {
-            std::future::pending::<()>().await;
+        match copy(&mut in_read, &mut out_write, watching, Some(freeze), &cut).await {
+            // Wait for the server's answer (dropped below), so that it has
+            // run the statement before the connection closes.
+            Some((Delivery::Delivered, _)) => std::future::pending().await,
+            Some((Delivery::Late, held)) => Some(held),
+            _ => None,
         }
     };
     let down = async {
         copy(&mut out_read, &mut in_write, frozen, None, &cut).await;
+        None
     };
-    tokio::select! {
-        () = up => {}
-        () = down => {}
+    let held = tokio::select! {
+        held = up => held,
+        held = down => held,
+    };
+    let Some(held) = held else { return };
+    // The client's side closes now; the server's stays open until the
+    // held statement has gone through and been answered.
+    drop((in_read, in_write));
+    let Ok(permit) = late.release.acquire().await else {
+        return;
+    };
+    permit.forget();
+    if out_write.write_all(&held).await.is_err() {
+        return;
+    }
+    let mut answer = [0u8; 5];
+    if out_read.read_exact(&mut answer).await.is_ok() {
+        *late.answer.lock().unwrap() = Some(answer[4]);
     }
 }
 
 /// Copies until either side closes, holding bytes back while frozen. A
 /// chunk that trips `freeze` is still sent: only what follows is held. A
-/// chunk that trips a cut is sent or not as the cut says, and ends the
-/// copy; the other direction then copies nothing more, ending when its
-/// next chunk arrives.
+/// chunk that trips a cut is sent or not as the cut says, and is returned
+/// with it, ending the copy; the other direction then copies nothing more,
+/// ending when its next chunk arrives.
 async fn copy(
     from: &mut (impl AsyncReadExt + Unpin),
     to: &mut (impl AsyncWriteExt + Unpin),
     mut frozen: watch::Receiver<bool>,
     mut freeze: Option<Freeze>,
     cut: &AtomicBool,
-) -> Option<Delivery> {
+) -> Option<(Delivery, Vec<u8>)> {
     let mut buffer = vec![0u8; 16 * 1024];
     loop {
         if frozen.wait_for(|frozen| !*frozen).await.is_err() {
@@ -262,7 +309,7 @@ async fn copy(
             if delivery == Delivery::Delivered {
                 let _ = to.write_all(&buffer[..read]).await;
             }
-            return Some(delivery);
+            return Some((delivery, buffer[..read].to_vec()));
         }
         if to.write_all(&buffer[..read]).await.is_err() {
             return None;

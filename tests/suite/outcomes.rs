@@ -426,6 +426,32 @@ async fn a_create_whose_statement_is_lost_before_it_is_stored_is_stored_once() {
     let _ = stop_server.send(());
 }
 
+/// A create whose first statement is held up in the network, its
+/// connection lost, is sent again and stored; the first statement landing
+/// afterwards is refused by the create's token: one task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_first_statement_lands_after_its_resend_is_stored_once() {
+    let (database, proxy, address, stop_server) = proxied_server("5s").await;
+
+    proxy.cut_at_commit_of("lands late", Delivery::Late);
+    let response = post_title(&address, "lands late").await;
+    proxy.deliver_late();
+    let refused = crate::common::eventually(
+        Duration::from_secs(10),
+        "the late statement answered",
+        || async { proxy.late_statement_refused() },
+    )
+    .await;
+
+    assert_eq!(proxy.cuts(), 1, "the proxy cut no connection");
+    let created = json_body(response, 201).await;
+    assert!(refused, "the late statement was not refused");
+    let stored = stored_tasks(&database, "lands late").await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(created["id"], stored[0].0, "{created} {stored:?}");
+    let _ = stop_server.send(());
+}
+
 /// A create whose statement reached the database, which then answers
 /// nothing more until after `DB_TIMEOUT`, is a 503 that says the outcome is
 /// unknown (never "nothing was changed"): the task is in fact stored, once.
