@@ -51,6 +51,8 @@ enum Sending {
     Transaction,
     /// One statement that commits by itself and may be sent again.
     Resendable,
+    /// A transaction that may be run again after it committed.
+    RerunnableTransaction,
 }
 
 /// How writes reach the database.
@@ -216,6 +218,16 @@ impl<D: Dialect> SqlStore<D> {
         self.write_as(op, Sending::Resendable).await
     }
 
+    /// Runs a write in its own transaction that has no further effect
+    /// when run again after it committed (an idempotent create), so that
+    /// a commit whose answer was lost is run again to learn what happened.
+    pub(super) async fn write_rerunnable<T: Send + 'static>(
+        &self,
+        op: Op<D::Db, T>,
+    ) -> StoreResult<T> {
+        self.write_as(op, Sending::RerunnableTransaction).await
+    }
+
     async fn write_as<T: Send + 'static>(
         &self,
         op: Op<D::Db, T>,
@@ -227,7 +239,10 @@ impl<D: Dialect> SqlStore<D> {
         let deadline = self.deadline();
         let outcome = match (&self.writer, sending) {
             (Writer::Pooled(connections), Sending::Transaction) => {
-                self.write_pooled(connections, op, deadline).await
+                self.write_pooled(connections, op, deadline, false).await
+            }
+            (Writer::Pooled(connections), Sending::RerunnableTransaction) => {
+                self.write_pooled(connections, op, deadline, true).await
             }
             (Writer::Pooled(connections), Sending::Resendable) => {
                 self.write_resending(connections, op, deadline).await
@@ -315,16 +330,33 @@ impl<D: Dialect> SqlStore<D> {
         }
     }
 
+    /// `rerun_lost_commit`: the transaction has no further effect when run
+    /// again after it committed (an idempotent create finds its key's
+    /// record), so one whose commit answer was lost is run again on a fresh
+    /// connection to learn what happened.
     async fn write_pooled<T: Send + 'static>(
         &self,
         connections: &Connections<D::Db>,
         op: Op<D::Db, T>,
         deadline: Instant,
+        rerun_lost_commit: bool,
     ) -> StoreResult<T> {
         let mut attempt = 0;
+        // Whether an earlier attempt's commit may have taken effect.
+        let mut lost = false;
+        let unless_lost = |lost: bool, err: StoreError| {
+            if lost {
+                StoreError::OutcomeUnknown(None)
+            } else {
+                err
+            }
+        };
         loop {
             attempt += 1;
-            let mut conn = self.acquire(connections, deadline).await?;
+            let mut conn = match self.acquire(connections, deadline).await {
+                Ok(conn) => conn,
+                Err(err) => return Err(unless_lost(lost, err)),
+            };
             let committing = AtomicBool::new(false);
             let outcome = tokio::time::timeout_at(
                 deadline,
@@ -334,7 +366,10 @@ impl<D: Dialect> SqlStore<D> {
                 // Dropping the lease closes the connection: the database
                 // rolls back a transaction it was not told to commit.
                 Err(_) if !committing.load(Ordering::Acquire) => {
-                    return Err(StoreError::unavailable(Unavailable::TimedOut, None));
+                    return Err(unless_lost(
+                        lost,
+                        StoreError::unavailable(Unavailable::TimedOut, None),
+                    ));
                 }
                 Err(_) => return Err(StoreError::OutcomeUnknown(None)),
                 Ok(done) => done,
@@ -344,22 +379,42 @@ impl<D: Dialect> SqlStore<D> {
             } else {
                 drop(conn);
             }
+            let settled = |err: sqlx::Error| {
+                if lost {
+                    StoreError::OutcomeUnknown(Some(err))
+                } else {
+                    settle_commit(err, D::CODES)
+                }
+            };
             match result {
                 Ok(value) => return Ok(value),
                 Err(TxFailure::Refused(err)) => return Err(err),
                 // The commit failed. Refused by the database, it did not
                 // happen, and a lock conflict (Galera's certification) is
-                // run again; with its answer lost, it is never run again and
-                // the caller is told the outcome is unknown.
+                // run again; with its answer lost, it is run again only if
+                // that is safe, else the caller is told the outcome is
+                // unknown.
                 Err(TxFailure::AtCommit(err)) => match CommitFailure::of(&err, D::CODES) {
                     CommitFailure::NotCommitted(class)
                         if self.retry(class, attempt, deadline).await => {}
-                    _ => return Err(settle_commit(err, D::CODES)),
+                    CommitFailure::Unknown
+                        if rerun_lost_commit
+                            && self
+                                .retry(ErrorClass::ConnectionLost, attempt, deadline)
+                                .await =>
+                    {
+                        lost = true;
+                    }
+                    _ => return Err(settled(err)),
                 },
                 Err(TxFailure::BeforeCommit(err)) => {
                     let class = ErrorClass::of(&err, D::CODES);
                     if !self.retry(class, attempt, deadline).await {
-                        return Err(settle(err, D::CODES));
+                        return Err(if lost {
+                            StoreError::OutcomeUnknown(Some(err))
+                        } else {
+                            settle(err, D::CODES)
+                        });
                     }
                 }
             }

@@ -55,13 +55,15 @@ where
             return self.write_resendable(op).await;
         };
         // The key and the task commit together, so that a concurrent retry
-        // with the same key waits on the key's row and then finds its task.
+        // with the same key waits on the key's row and then finds its task;
+        // the key also makes running it again after a lost commit answer
+        // safe: it finds the first run's task.
         let idempotency = Arc::new(idempotency.clone());
         let op: Op<D::Db, Created> = Arc::new(move |conn| {
             let (draft, idempotency) = (draft.clone(), idempotency.clone());
             Box::pin(async move { create_once::<D>(conn, &draft, now, token, &idempotency).await })
         });
-        self.write(op).await
+        self.write_rerunnable(op).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(task_id = %id))]

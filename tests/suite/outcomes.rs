@@ -452,6 +452,40 @@ async fn a_create_whose_first_statement_lands_after_its_resend_is_stored_once() 
     let _ = stop_server.send(());
 }
 
+/// A create with an `Idempotency-Key` is a transaction (key and task
+/// together); its COMMIT's answer lost, it is run again on a fresh
+/// connection, where the key finds the task if the COMMIT took effect, and
+/// makes it if not: 201 and one task, both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotent_create_whose_commit_answer_is_lost_is_answered_with_its_one_task() {
+    let (database, proxy, address, stop_server) = proxied_server("5s").await;
+
+    for (title, key, delivery) in [
+        ("keyed, committed", "key-committed", Delivery::Delivered),
+        (
+            "keyed, not committed",
+            "key-not-committed",
+            Delivery::Dropped,
+        ),
+    ] {
+        proxy.cut_at_commit_of(title, delivery);
+        let response = reqwest::Client::new()
+            .post(format!("{address}/v1/tasks"))
+            .header("Idempotency-Key", key)
+            .json(&json!({"title": title}))
+            .send()
+            .await
+            .expect("request sent");
+
+        let created = json_body(response, 201).await;
+        let stored = stored_tasks(&database, title).await;
+        assert_eq!(stored.len(), 1, "{title}: {stored:?}");
+        assert_eq!(created["id"], stored[0].0, "{title}: {created} {stored:?}");
+    }
+    assert_eq!(proxy.cuts(), 2, "the proxy cut fewer connections");
+    let _ = stop_server.send(());
+}
+
 /// A create whose statement reached the database, which then answers
 /// nothing more until after `DB_TIMEOUT`, is a 503 that says the outcome is
 /// unknown (never "nothing was changed"): the task is in fact stored, once.
