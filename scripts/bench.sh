@@ -6,7 +6,8 @@
 #
 # Environment: BENCH_DURATION (default 10, seconds), BENCH_WARMUP (3),
 # BENCH_CONNS ("16 64"), BENCH_SIZES ("10000 1000000"), BENCH_BACKENDS
-# ("sqlite mysql"), BENCH_QUICK=1 (1 s runs, 10,000 tasks: checks the script,
+# ("sqlite mysql"), BENCH_OPS ("get post put patch first deep expiry health":
+# a subset runs only those rows, their ceilings and floors), BENCH_QUICK=1 (1 s runs, 10,000 tasks: checks the script,
 # not the service). MariaDB: TEST_MYSQL_URL, else a throwaway server from
 # scripts/test-with-mysql.sh; MYSQL_SOCKET (default /run/mysqld/mysqld.sock)
 # for the Unix-socket row.
@@ -21,6 +22,7 @@ WARMUP=${BENCH_WARMUP:-3}
 CONNS=${BENCH_CONNS:-16 64}
 SIZES=${BENCH_SIZES:-10000 1000000}
 BACKENDS=${BENCH_BACKENDS:-sqlite mysql}
+OPS=${BENCH_OPS:-get post put patch first deep expiry health}
 MYSQL_SOCKET=${MYSQL_SOCKET:-/run/mysqld/mysqld.sock}
 OUT=target/bench
 BIN=${TASKMAN_BIN:-target/release/taskman}
@@ -127,6 +129,20 @@ ceiling() {
     sysbench --time="$DURATION" "${args[@]}" run | awk '/transactions:/ { gsub(/\(/, "", $3); printf "%.0f", $3 }'
 }
 
+wanted() { [[ " $OPS " == *" $1 "* ]]; }
+
+# The database statements behind the operations run (sysbench --stmt).
+statements() {
+    local op
+    for op in $OPS; do
+        case $op in
+            get | first | deep) echo "$op" ;;
+            post) echo insert ;;
+            put | patch) echo update ;;
+        esac
+    done | sort -u
+}
+
 ratio() { [[ -n ${2:-} && $2 != 0 && $2 != — ]] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f %%", 100 * a / b }' || echo —; }
 
 ROWS=()
@@ -179,10 +195,10 @@ bench_backend() {
     for c in $CONNS; do
         local -A ceil=()
         if [[ $name == mysql ]]; then
-            for s in get insert update first deep; do ceil[$s]=$(ceiling "$s" "$c"); done
-            if [[ $c == 16 ]]; then CEIL_GET16=${ceil[get]}; fi
+            for s in $(statements); do ceil[$s]=$(ceiling "$s" "$c"); done
+            if [[ $c == 16 ]]; then CEIL_GET16=${ceil[get]:-}; fi
         fi
-        for op in get post put patch first deep expiry health; do
+        for op in $OPS; do
             case $op in
                 first) load list "$c" "/v1/tasks?limit=50" ;;
                 deep) load list "$c" "/v1/tasks?limit=50&cursor=$cursor" ;;
@@ -203,6 +219,7 @@ bench_backend() {
         start "$FLOOR" "$url"
         for c in $CONNS; do
             for op in get post; do
+                wanted "$op" || continue
                 load "$op" "$c"
                 FLOORS["${name}_${TASKS}_${op}_$c"]=$RPS
                 row "$name floor | $TASKS | $op | $c | $RPS | $P50 | $P99 | $ERRS | $CPU | $RSS | | | | "
@@ -212,7 +229,7 @@ bench_backend() {
     else
         NOTES+=("- no stack floor: $FLOOR missing")
     fi
-    if [[ -n $sock_url ]]; then
+    if [[ -n $sock_url ]] && wanted get; then
         start "$BIN" "$sock_url"
         load get 16
         row "$name socket | $TASKS | get | 16 | $RPS | $P50 | $P99 | $ERRS | $CPU | $RSS | ${CEIL_GET16:-—} | $(ratio "$RPS" "${CEIL_GET16:-}") | |"

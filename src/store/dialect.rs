@@ -8,6 +8,9 @@ use sqlx::{Database, Decode, Encode, Type};
 use super::error::CodeTable;
 use super::rows::DbTime;
 
+/// A connection of the backend's database.
+pub type Conn<D> = <<D as Dialect>::Db as Database>::Connection;
+
 /// One backend's flavour of SQL and of its driver.
 pub trait Dialect: Send + Sync + 'static {
     type Db: Database + HasStatementCache;

@@ -6,6 +6,7 @@ mod adopt;
 mod archive;
 mod backup;
 mod connections;
+mod create;
 mod dialect;
 mod error;
 mod expiries;

@@ -103,6 +103,13 @@ const CHANGES: &[(i64, &[Change])] = &[
         ],
     ),
     (5, &[Change::Table("claim_order", &["id", "claims"])]),
+    (
+        6,
+        &[
+            Change::Table("task", &["create_token"]),
+            Change::Index("task", "task_create_token"),
+        ],
+    ),
 ];
 
 /// Runs the migrator; a migration recorded as failed gets advice from the

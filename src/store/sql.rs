@@ -30,8 +30,11 @@ pub const MAX_TASK_ID: &str = "SELECT COALESCE(MAX(id), 0) FROM task";
 pub const COUNT_TASKS: &str = "SELECT COUNT(*) FROM task";
 pub const COUNT_TASKS_EXPIRING: &str =
     "SELECT COUNT(*) FROM task WHERE expiry_dt >= ? AND expiry_dt < ?";
-pub const INSERT_TASK: &str = "INSERT INTO task (title, description, expiry_dt, create_dt, update_dt) \
-     VALUES (?, ?, ?, ?, ?)";
+/// With the create's token (see [`super::create::CreateToken`]).
+pub const INSERT_TASK: &str = "INSERT INTO task \
+     (title, description, expiry_dt, create_dt, update_dt, create_token) VALUES (?, ?, ?, ?, ?, ?)";
+pub const SELECT_TASK_BY_TOKEN: &str = "SELECT id, title, description, expiry_dt, create_dt, \
+     update_dt FROM task WHERE create_token = ?";
 /// A `NULL` title leaves the stored one as it is: a change that does not
 /// touch the title keeps a `NULL` (or any title another tool wrote) as stored.
 pub const UPDATE_TASK: &str = "UPDATE task SET title = COALESCE(?, title), description = ?, \

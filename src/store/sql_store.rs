@@ -15,6 +15,10 @@
 //!   closes; one cut off (or whose connection was lost) after COMMIT was
 //!   sent may have taken effect, and says so ([`StoreError::OutcomeUnknown`]).
 //!   The write queue makes the SQLite case exact (`write_queue.rs`).
+//! - A write that is one self-committing statement safe to send twice (a
+//!   create, by its token: `create.rs`) skips BEGIN and COMMIT; its answer
+//!   lost, it is sent again on a fresh connection, which learns what the
+//!   first did. Its outcome is unknown only if no answer comes by the deadline.
 //! - A write that fails because the database cannot write marks the store
 //!   degraded until a write succeeds again; health checks then probe.
 //! - A call that finds a network database gone (MySQL) makes the next ones
@@ -39,6 +43,17 @@ use super::write_queue::WriteQueue;
 /// How often a transaction is run again after a lock conflict or a lost
 /// connection, at most.
 const MAX_ATTEMPTS: u32 = 6;
+
+/// How a write is sent on a pooled connection.
+#[derive(Clone, Copy)]
+enum Sending {
+    /// BEGIN, its statements, COMMIT.
+    Transaction,
+    /// One statement that commits by itself and may be sent again.
+    Resendable,
+    /// A transaction that may be run again after it committed.
+    RerunnableTransaction,
+}
 
 /// How writes reach the database.
 pub(super) enum Writer<D: Dialect> {
@@ -192,13 +207,50 @@ impl<D: Dialect> SqlStore<D> {
     /// Runs a write: in its own transaction (`Pooled`), or in the writer's
     /// next group commit (`Queued`).
     pub(super) async fn write<T: Send + 'static>(&self, op: Op<D::Db, T>) -> StoreResult<T> {
+        self.write_as(op, Sending::Transaction).await
+    }
+
+    /// Runs a write that is one statement, committing by itself, and that
+    /// has no further effect when sent again (a create carrying its token):
+    /// one round trip instead of three (`Pooled`), or the writer's next
+    /// group commit (`Queued`).
+    pub(super) async fn write_resendable<T: Send + 'static>(
+        &self,
+        op: Op<D::Db, T>,
+    ) -> StoreResult<T> {
+        self.write_as(op, Sending::Resendable).await
+    }
+
+    /// Runs a write in its own transaction that has no further effect
+    /// when run again after it committed (an idempotent create), so that
+    /// a commit whose answer was lost is run again to learn what happened.
+    pub(super) async fn write_rerunnable<T: Send + 'static>(
+        &self,
+        op: Op<D::Db, T>,
+    ) -> StoreResult<T> {
+        self.write_as(op, Sending::RerunnableTransaction).await
+    }
+
+    async fn write_as<T: Send + 'static>(
+        &self,
+        op: Op<D::Db, T>,
+        sending: Sending,
+    ) -> StoreResult<T> {
         if let Some(refused) = self.refused() {
             return Err(refused);
         }
         let deadline = self.deadline();
-        let outcome = match &self.writer {
-            Writer::Pooled(connections) => self.write_pooled(connections, op, deadline).await,
-            Writer::Queued(queue) => queue.submit(op, deadline).await,
+        let outcome = match (&self.writer, sending) {
+            (Writer::Pooled(connections), Sending::Transaction) => {
+                self.write_pooled(connections, op, deadline, false).await
+            }
+            (Writer::Pooled(connections), Sending::RerunnableTransaction) => {
+                self.write_pooled(connections, op, deadline, true).await
+            }
+            (Writer::Pooled(connections), Sending::Resendable) => {
+                self.write_resending(connections, op, deadline).await
+            }
+            (Writer::Queued(queue), _) => queue.submit(op, deadline).await,
         };
         match &outcome {
             Ok(_) => self.cannot_write.store(false, Ordering::Relaxed),
@@ -211,16 +263,103 @@ impl<D: Dialect> SqlStore<D> {
         self.count(outcome)
     }
 
-    async fn write_pooled<T: Send + 'static>(
+    /// Sends a resendable write, without a transaction, until it is
+    /// answered. Its answer lost (the connection dropped, or silent past
+    /// half the time left), it may have taken effect: it is sent again on a
+    /// fresh connection, which answers what the first did (a create finds
+    /// its task by its token). Only when no answer comes by the deadline
+    /// after such a loss is the outcome unknown.
+    async fn write_resending<T: Send + 'static>(
         &self,
         connections: &Connections<D::Db>,
         op: Op<D::Db, T>,
         deadline: Instant,
     ) -> StoreResult<T> {
         let mut attempt = 0;
+        // Whether an attempt whose answer was lost may have taken effect.
+        let mut lost = false;
         loop {
             attempt += 1;
-            let mut conn = self.acquire(connections, deadline).await?;
+            let mut conn = match self.acquire(connections, deadline).await {
+                Ok(conn) => conn,
+                Err(_) if lost => return Err(StoreError::OutcomeUnknown(None)),
+                Err(err) => return Err(err),
+            };
+            // A silent connection is given up on with time left to ask
+            // another; the last attempt, resolving a loss, gets it all.
+            let limit = if lost {
+                deadline
+            } else {
+                let now = Instant::now();
+                now + deadline.saturating_duration_since(now) / 2
+            };
+            let failure = match tokio::time::timeout_at(limit, op(&mut conn)).await {
+                Ok(Ok(value)) => {
+                    conn.keep();
+                    return Ok(value);
+                }
+                Ok(Err(Failure::Refused(err))) => {
+                    conn.keep();
+                    return Err(err);
+                }
+                Ok(Err(Failure::Sql(err))) => Some(err),
+                // Dropping the lease closes the connection, cut off mid-call.
+                Err(_) => None,
+            };
+            let class = match &failure {
+                Some(err) => ErrorClass::of(err, D::CODES),
+                None => ErrorClass::ConnectionLost,
+            };
+            // An error the database answered means the statement did not
+            // take effect, and (unless the server is dropping it) the
+            // connection is clean; any other failure lost the answer.
+            match &failure {
+                Some(sqlx::Error::Database(_)) if class != ErrorClass::ConnectionLost => {
+                    conn.keep()
+                }
+                Some(sqlx::Error::Database(_)) => drop(conn),
+                _ => {
+                    lost = true;
+                    drop(conn);
+                }
+            }
+            if !self.retry(class, attempt, deadline).await {
+                return Err(match failure {
+                    Some(err) if lost => StoreError::OutcomeUnknown(Some(err)),
+                    Some(err) => settle(err, D::CODES),
+                    None => StoreError::OutcomeUnknown(None),
+                });
+            }
+        }
+    }
+
+    /// `rerun_lost_commit`: the transaction has no further effect when run
+    /// again after it committed (an idempotent create finds its key's
+    /// record), so one whose commit answer was lost is run again on a fresh
+    /// connection to learn what happened.
+    async fn write_pooled<T: Send + 'static>(
+        &self,
+        connections: &Connections<D::Db>,
+        op: Op<D::Db, T>,
+        deadline: Instant,
+        rerun_lost_commit: bool,
+    ) -> StoreResult<T> {
+        let mut attempt = 0;
+        // Whether an earlier attempt's commit may have taken effect.
+        let mut lost = false;
+        let unless_lost = |lost: bool, err: StoreError| {
+            if lost {
+                StoreError::OutcomeUnknown(None)
+            } else {
+                err
+            }
+        };
+        loop {
+            attempt += 1;
+            let mut conn = match self.acquire(connections, deadline).await {
+                Ok(conn) => conn,
+                Err(err) => return Err(unless_lost(lost, err)),
+            };
             let committing = AtomicBool::new(false);
             let outcome = tokio::time::timeout_at(
                 deadline,
@@ -231,7 +370,10 @@ impl<D: Dialect> SqlStore<D> {
                 // rolls back a transaction it was not told to commit.
                 Err(_) if !committing.load(Ordering::Acquire) => {
                     out_of_time(attempt);
-                    return Err(StoreError::unavailable(Unavailable::TimedOut, None));
+                    return Err(unless_lost(
+                        lost,
+                        StoreError::unavailable(Unavailable::TimedOut, None),
+                    ));
                 }
                 Err(_) => {
                     out_of_time(attempt);
@@ -244,22 +386,42 @@ impl<D: Dialect> SqlStore<D> {
             } else {
                 drop(conn);
             }
+            let settled = |err: sqlx::Error| {
+                if lost {
+                    StoreError::OutcomeUnknown(Some(err))
+                } else {
+                    settle_commit(err, D::CODES)
+                }
+            };
             match result {
                 Ok(value) => return Ok(value),
                 Err(TxFailure::Refused(err)) => return Err(err),
                 // The commit failed. Refused by the database, it did not
                 // happen, and a lock conflict (Galera's certification) is
-                // run again; with its answer lost, it is never run again and
-                // the caller is told the outcome is unknown.
+                // run again; with its answer lost, it is run again only if
+                // that is safe, else the caller is told the outcome is
+                // unknown.
                 Err(TxFailure::AtCommit(err)) => match CommitFailure::of(&err, D::CODES) {
                     CommitFailure::NotCommitted(class)
                         if self.retry(class, attempt, deadline).await => {}
-                    _ => return Err(settle_commit(err, D::CODES)),
+                    CommitFailure::Unknown
+                        if rerun_lost_commit
+                            && self
+                                .retry(ErrorClass::ConnectionLost, attempt, deadline)
+                                .await =>
+                    {
+                        lost = true;
+                    }
+                    _ => return Err(settled(err)),
                 },
                 Err(TxFailure::BeforeCommit(err)) => {
                     let class = ErrorClass::of(&err, D::CODES);
                     if !self.retry(class, attempt, deadline).await {
-                        return Err(settle(err, D::CODES));
+                        return Err(if lost {
+                            StoreError::OutcomeUnknown(Some(err))
+                        } else {
+                            settle(err, D::CODES)
+                        });
                     }
                 }
             }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::{AssertSqlSafe, Database, Executor, IntoArguments};
 
-use super::dialect::Dialect;
+use super::create::{CreateToken, create_once, insert_or_find};
+use super::dialect::{Conn, Dialect};
 use super::error::{StoreError, StoreResult};
 use super::op::{Op, OpResult};
 use super::rows::{DbTime, IdempotencyRow, TaskRow};
@@ -17,8 +18,6 @@ use crate::domain::{
     TaskId, TaskPatch, Timestamp,
 };
 
-type Conn<D> = <<D as Dialect>::Db as Database>::Connection;
-
 #[async_trait]
 impl<D: Dialect> TaskStore for SqlStore<D>
 where
@@ -28,6 +27,7 @@ where
     for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'q> Option<String>: sqlx::Encode<'q, D::Db>,
     for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db>,
+    for<'q> Vec<u8>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'r> TaskRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
     for<'r> IdempotencyRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
     for<'r> (i64,): sqlx::FromRow<'r, <D::Db as Database>::Row>,
@@ -40,19 +40,30 @@ where
         idempotency: Option<&IdempotentCreate>,
     ) -> StoreResult<Created> {
         let draft = Arc::new(draft.clone());
+        // Every attempt of this create sends the same token.
+        let token = CreateToken::new();
         let Some(idempotency) = idempotency else {
+            // One statement that commits by itself, safe to send again.
             let op: Op<D::Db, Created> = Arc::new(move |conn| {
                 let draft = draft.clone();
-                Box::pin(async move { Ok(Created::New(insert::<D>(conn, &draft, now).await?)) })
+                Box::pin(async move {
+                    Ok(Created::New(
+                        insert_or_find::<D>(conn, &draft, now, token).await?,
+                    ))
+                })
             });
-            return self.write(op).await;
+            return self.write_resendable(op).await;
         };
+        // The key and the task commit together, so that a concurrent retry
+        // with the same key waits on the key's row and then finds its task;
+        // the key also makes running it again after a lost commit answer
+        // safe: it finds the first run's task.
         let idempotency = Arc::new(idempotency.clone());
         let op: Op<D::Db, Created> = Arc::new(move |conn| {
             let (draft, idempotency) = (draft.clone(), idempotency.clone());
-            Box::pin(async move { create_once::<D>(conn, &draft, now, &idempotency).await })
+            Box::pin(async move { create_once::<D>(conn, &draft, now, token, &idempotency).await })
         });
-        self.write(op).await
+        self.write_rerunnable(op).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(task_id = %id))]
@@ -198,109 +209,6 @@ fn ascending(ids: impl Iterator<Item = TaskId>) -> Vec<TaskId> {
     ids.sort_unstable();
     ids.dedup();
     ids
-}
-
-async fn insert<D: Dialect>(conn: &mut Conn<D>, draft: &TaskDraft, now: Timestamp) -> OpResult<Task>
-where
-    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
-    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
-    for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
-    for<'q> Option<String>: sqlx::Encode<'q, D::Db>,
-    for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db>,
-{
-    let result = sqlx::query(sql::INSERT_TASK)
-        .bind(draft.title.as_str().to_owned())
-        .bind(draft.description.as_ref().map(|d| d.as_str().to_owned()))
-        .bind(draft.expiry_dt.map(D::Time::encode))
-        .bind(D::Time::encode(now))
-        .bind(D::Time::encode(now))
-        .execute(&mut *conn)
-        .await?;
-    // Everything but the id is known: no need to read the row back.
-    Ok(Task {
-        id: TaskId::from_db(D::inserted_id(&result)),
-        title: draft.title.clone(),
-        description: draft.description.clone(),
-        expiry_dt: draft.expiry_dt,
-        create_dt: Some(now),
-        update_dt: Some(now),
-    })
-}
-
-/// A create under an idempotency key: the key is taken first, in the same
-/// transaction as the task, so a concurrent retry waits for this create and
-/// then finds its record.
-async fn create_once<D: Dialect>(
-    conn: &mut Conn<D>,
-    draft: &TaskDraft,
-    now: Timestamp,
-    idempotency: &IdempotentCreate,
-) -> OpResult<Created>
-where
-    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
-    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
-    for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
-    for<'q> i64: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
-    for<'q> Option<String>: sqlx::Encode<'q, D::Db>,
-    for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db>,
-    for<'r> IdempotencyRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
-{
-    let key = idempotency.key.as_str().to_owned();
-    if !take_key::<D>(conn, idempotency, now).await? {
-        let mut earlier = sqlx::query_as::<_, IdempotencyRow<D::Time>>(sql::SELECT_IDEMPOTENCY_KEY)
-            .bind(key.clone())
-            .fetch_one(&mut *conn)
-            .await?;
-        let expired = earlier.expires_at().is_none_or(|until| until <= now);
-        if !expired {
-            if earlier.fingerprint != idempotency.fingerprint {
-                return Err(StoreError::IdempotencyKeyReused.into());
-            }
-            if let Some(task) = earlier.into_task() {
-                return Ok(Created::Replayed(task));
-            }
-        }
-        // Expired (or never completed): the key is free again.
-        sqlx::query(sql::DELETE_IDEMPOTENCY_KEY)
-            .bind(key.clone())
-            .execute(&mut *conn)
-            .await?;
-        if !take_key::<D>(conn, idempotency, now).await? {
-            return Err(StoreError::IdempotencyKeyReused.into());
-        }
-    }
-    let task = insert::<D>(conn, draft, now).await?;
-    sqlx::query(sql::RECORD_IDEMPOTENT_TASK)
-        .bind(task.id.get())
-        .bind(task.title.as_str().to_owned())
-        .bind(task.description.as_ref().map(|d| d.as_str().to_owned()))
-        .bind(task.expiry_dt.map(D::Time::encode))
-        .bind(task.create_dt.map(D::Time::encode))
-        .bind(key)
-        .execute(&mut *conn)
-        .await?;
-    Ok(Created::New(task))
-}
-
-/// Whether the key was free (and is now this create's).
-async fn take_key<D: Dialect>(
-    conn: &mut Conn<D>,
-    idempotency: &IdempotentCreate,
-    now: Timestamp,
-) -> OpResult<bool>
-where
-    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
-    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
-    for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
-{
-    let taken = sqlx::query(D::INSERT_IDEMPOTENCY_KEY)
-        .bind(idempotency.key.as_str().to_owned())
-        .bind(idempotency.fingerprint.clone())
-        .bind(D::Time::encode(now))
-        .bind(D::Time::encode(idempotency.expires_at))
-        .execute(&mut *conn)
-        .await?;
-    Ok(D::rows_affected(&taken) > 0)
 }
 
 async fn select_task<D: Dialect>(

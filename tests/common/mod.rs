@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 
 pub use database::{Backend, TestDatabase};
 pub use disk::DiskLimit;
-pub use proxy::{TcpProxy, proxied_mysql};
+pub use proxy::{Delivery, TcpProxy, proxied_mysql};
 pub use sse::SseClient;
 pub use webhook::WebhookReceiver;
 

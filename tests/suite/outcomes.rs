@@ -11,7 +11,9 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::common::{Backend, TestDatabase, json_body, problem_body, proxied_mysql, start};
+use crate::common::{
+    Backend, Delivery, TcpProxy, TestDatabase, json_body, problem_body, proxied_mysql, start,
+};
 
 /// Tasks every bulk writer replaces at once.
 const BULK_TASKS: usize = 1_000;
@@ -258,7 +260,7 @@ async fn stored_with_title(database: &TestDatabase, title: &str) -> i64 {
 }
 
 /// MySQL, through a proxy that holds back the server's answers from a
-/// chosen statement on. A create whose COMMIT reached the server but whose
+/// chosen statement on. A change whose COMMIT reached the server but whose
 /// answer never came back is a 503 of type `outcome-unknown`, and is in
 /// fact stored; one held up before its transaction began is a plain 503,
 /// and is not.
@@ -270,34 +272,44 @@ async fn a_lost_answer_to_a_commit_is_outcome_unknown_and_one_before_it_is_not_w
         &[
             "--db-timeout".into(),
             "2s".into(),
-            // No background write may trip the proxy instead of the create.
+            // No background write may trip the proxy instead of the change.
             "--reconcile-schedule".into(),
             "0 0 0 1 1 *".into(),
         ],
     )
     .await;
     let client = reqwest::Client::new();
-    let create = |title: &'static str| {
+    let task = json_body(
+        client
+            .post(format!("{address}/v1/tasks"))
+            .json(&json!({"title": "warm-up"}))
+            .send()
+            .await
+            .expect("request sent"),
+        201,
+    )
+    .await;
+    let rename = |title: &'static str| {
         let (client, address) = (client.clone(), address.clone());
+        let id = task["id"].clone();
         async move {
             client
-                .post(format!("{address}/v1/tasks"))
+                .patch(format!("{address}/v1/tasks/{id}"))
                 .json(&json!({"title": title}))
                 .send()
                 .await
                 .expect("request sent")
         }
     };
-    json_body(create("warm-up").await, 201).await;
 
     proxy.freeze_after("BEGIN");
-    let held_before = problem_body(create("held before").await, 503).await;
+    let held_before = problem_body(rename("held before").await, 503).await;
     proxy.thaw();
     // The time-out marked the database down: it is answered 503 at once
     // until a probe gets through.
     back_up(&client, &address).await;
     proxy.freeze_after("COMMIT");
-    let held_after = problem_body(create("held after").await, 503).await;
+    let held_after = problem_body(rename("held after").await, 503).await;
     proxy.thaw();
 
     assert_eq!(
@@ -316,6 +328,184 @@ async fn a_lost_answer_to_a_commit_is_outcome_unknown_and_one_before_it_is_not_w
         "{held_after}"
     );
     assert_eq!(stored_with_title(&database, "held after").await, 1);
+    let _ = stop_server.send(());
+}
+
+/// The stored tasks with this title, as (id, create_dt as text), read
+/// straight from the database.
+async fn stored_tasks(database: &TestDatabase, title: &str) -> Vec<(i64, String)> {
+    let mut conn = sqlx::MySqlConnection::connect(database.url())
+        .await
+        .expect("connect to MySQL");
+    sqlx::query_as(
+        "SELECT id, DATE_FORMAT(create_dt, '%Y-%m-%dT%H:%i:%s.%fZ') FROM task \
+         WHERE title = ? ORDER BY id",
+    )
+    .bind(title)
+    .fetch_all(&mut conn)
+    .await
+    .expect("read tasks")
+}
+
+/// A server on MySQL through a proxy, and a warm-up create (its statement
+/// prepared, its connection pooled).
+async fn proxied_server(
+    timeout: &str,
+) -> (
+    TestDatabase,
+    TcpProxy,
+    String,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let (database, proxy, url) = proxied_mysql().await;
+    let (address, stop_server, _server) = start(
+        &url,
+        &[
+            "--db-timeout".into(),
+            timeout.into(),
+            "--reconcile-schedule".into(),
+            "0 0 0 1 1 *".into(),
+        ],
+    )
+    .await;
+    json_body(post_title(&address, "warm-up").await, 201).await;
+    (database, proxy, address, stop_server)
+}
+
+async fn post_title(address: &str, title: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{address}/v1/tasks"))
+        .json(&json!({"title": title}))
+        .send()
+        .await
+        .expect("request sent")
+}
+
+/// A create whose connection is lost just as the database stores it (the
+/// statement that commits it reached the server, its answer did not come
+/// back) is answered 201 with the task as stored: one task, its id and
+/// times those in the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_answer_is_lost_once_it_is_stored_is_answered_with_the_stored_task() {
+    let (database, proxy, address, stop_server) = proxied_server("5s").await;
+
+    proxy.cut_at_commit_of("stored, answer lost", Delivery::Delivered);
+    let response = post_title(&address, "stored, answer lost").await;
+
+    assert_eq!(proxy.cuts(), 1, "the proxy cut no connection");
+    let created = json_body(response, 201).await;
+    let stored = stored_tasks(&database, "stored, answer lost").await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(created["id"], stored[0].0, "{created} {stored:?}");
+    assert_eq!(created["create_dt"], stored[0].1, "{created} {stored:?}");
+    let read = json_body(
+        reqwest::get(format!("{address}/v1/tasks/{}", created["id"]))
+            .await
+            .expect("request sent"),
+        200,
+    )
+    .await;
+    assert_eq!(read, created);
+    let _ = stop_server.send(());
+}
+
+/// A create whose connection is lost before the statement that would
+/// commit it reaches the database is sent again, and stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_statement_is_lost_before_it_is_stored_is_stored_once() {
+    let (database, proxy, address, stop_server) = proxied_server("5s").await;
+
+    proxy.cut_at_commit_of("lost before stored", Delivery::Dropped);
+    let response = post_title(&address, "lost before stored").await;
+
+    assert_eq!(proxy.cuts(), 1, "the proxy cut no connection");
+    let created = json_body(response, 201).await;
+    let stored = stored_tasks(&database, "lost before stored").await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(created["id"], stored[0].0, "{created} {stored:?}");
+    let _ = stop_server.send(());
+}
+
+/// A create whose first statement is held up in the network, its
+/// connection lost, is sent again and stored; the first statement landing
+/// afterwards is refused by the create's token: one task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_first_statement_lands_after_its_resend_is_stored_once() {
+    let (database, proxy, address, stop_server) = proxied_server("5s").await;
+
+    proxy.cut_at_commit_of("lands late", Delivery::Late);
+    let response = post_title(&address, "lands late").await;
+    proxy.deliver_late();
+    let refused = crate::common::eventually(
+        Duration::from_secs(10),
+        "the late statement answered",
+        || async { proxy.late_statement_refused() },
+    )
+    .await;
+
+    assert_eq!(proxy.cuts(), 1, "the proxy cut no connection");
+    let created = json_body(response, 201).await;
+    assert!(refused, "the late statement was not refused");
+    let stored = stored_tasks(&database, "lands late").await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(created["id"], stored[0].0, "{created} {stored:?}");
+    let _ = stop_server.send(());
+}
+
+/// A create with an `Idempotency-Key` is a transaction (key and task
+/// together); its COMMIT's answer lost, it is run again on a fresh
+/// connection, where the key finds the task if the COMMIT took effect, and
+/// makes it if not: 201 and one task, both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotent_create_whose_commit_answer_is_lost_is_answered_with_its_one_task() {
+    let (database, proxy, address, stop_server) = proxied_server("5s").await;
+
+    for (title, key, delivery) in [
+        ("keyed, committed", "key-committed", Delivery::Delivered),
+        (
+            "keyed, not committed",
+            "key-not-committed",
+            Delivery::Dropped,
+        ),
+    ] {
+        proxy.cut_at_commit_of(title, delivery);
+        let response = reqwest::Client::new()
+            .post(format!("{address}/v1/tasks"))
+            .header("Idempotency-Key", key)
+            .json(&json!({"title": title}))
+            .send()
+            .await
+            .expect("request sent");
+
+        let created = json_body(response, 201).await;
+        let stored = stored_tasks(&database, title).await;
+        assert_eq!(stored.len(), 1, "{title}: {stored:?}");
+        assert_eq!(created["id"], stored[0].0, "{title}: {created} {stored:?}");
+    }
+    assert_eq!(proxy.cuts(), 2, "the proxy cut fewer connections");
+    let _ = stop_server.send(());
+}
+
+/// A create whose statement reached the database, which then answers
+/// nothing more until after `DB_TIMEOUT`, is a 503 that says the outcome is
+/// unknown (never "nothing was changed"): the task is in fact stored, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_the_database_stops_answering_is_outcome_unknown_and_stored_once() {
+    let (database, proxy, address, stop_server) = proxied_server("2s").await;
+
+    proxy.freeze_after("never answered");
+    let response = post_title(&address, "never answered").await;
+    proxy.thaw();
+
+    let problem = problem_body(response, 503).await;
+    assert_eq!(
+        problem["type"], "urn:taskman:problem:outcome-unknown",
+        "{problem}"
+    );
+    crate::common::eventually(Duration::from_secs(10), "the task stored", || async {
+        (stored_tasks(&database, "never answered").await.len() == 1).then_some(())
+    })
+    .await;
     let _ = stop_server.send(());
 }
 
