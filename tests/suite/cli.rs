@@ -126,3 +126,79 @@ fn serve_takes_options_after_it_and_says_what_it_runs() {
         assert!(!log.contains(noise), "{noise} in:\n{log}");
     }
 }
+
+/// The README's configuration table is the reference: every option that
+/// `taskman --help` knows is in it, with its environment variable and its
+/// default, and nothing else is.
+#[test]
+fn the_readme_configuration_table_matches_the_options() {
+    use clap::CommandFactory;
+    let readme = include_str!("../../README.md");
+    let mut documented = std::collections::BTreeMap::new();
+    for line in readme.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() < 5 || !cells[1].starts_with("`--") {
+            continue;
+        }
+        let unquote = |cell: &str| cell.trim_matches('`').to_owned();
+        documented.insert(
+            unquote(cells[1]).trim_start_matches("--").to_owned(),
+            (unquote(cells[2]), unquote(cells[3])),
+        );
+    }
+    let command = taskman::Config::command();
+    let mut options = std::collections::BTreeMap::new();
+    for arg in command.get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        if ["help", "version"].contains(&long) {
+            continue;
+        }
+        let env = arg
+            .get_env()
+            .map(|env| env.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let default = match arg.get_default_values() {
+            [] => "unset".to_owned(),
+            values => values
+                .iter()
+                .map(|value| value.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(","),
+        };
+        options.insert(long.to_owned(), (env, default));
+    }
+    assert!(options.len() > 20, "{options:?}");
+    assert_eq!(
+        documented, options,
+        "README table (left) vs the options (right)"
+    );
+}
+
+/// `contrib/taskman.service` passes `systemd-analyze verify` (with its
+/// `ExecStart` pointed at this build), where systemd is installed.
+#[test]
+fn the_systemd_unit_verifies() {
+    let unit = include_str!("../../contrib/taskman.service");
+    assert!(unit.contains("ExecStart=/usr/local/bin/taskman serve"));
+    assert!(unit.contains("ExecReload=/bin/kill -HUP $MAINPID"));
+    let verify = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"]
+        .into_iter()
+        .find(|path| std::path::Path::new(path).exists());
+    let Some(verify) = verify else {
+        eprintln!("SKIPPED the systemd-analyze part: systemd-analyze is not installed");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("taskman.service");
+    std::fs::write(&path, unit.replace("/usr/local/bin/taskman", TASKMAN)).unwrap();
+    let output = Command::new(verify)
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success() && output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
