@@ -73,8 +73,10 @@ pub async fn watch_token_file(
             .and_then(|text| token_set(&text, api_token.as_ref()));
         match loaded {
             Ok(set) => {
-                tracing::info!(file = %file.display(), tokens = set.len(), "API tokens reloaded");
+                let count = set.len();
+                // In force before it is said to be.
                 tokens.replace(set);
+                tracing::info!(file = %file.display(), tokens = count, "API tokens reloaded");
             }
             Err(err) => tracing::error!(
                 file = %file.display(),
