@@ -100,6 +100,10 @@ impl App {
             http: HttpSettings {
                 tokens,
                 access_log: config.access_log,
+                trusted_proxies: api::forwarded::TrustedProxies::new(
+                    config.trusted_proxies.clone(),
+                ),
+                cors_origins: config.cors_origins.clone(),
                 max_in_flight: config.max_in_flight as usize,
                 request_timeout: config.request_timeout,
                 body_read_timeout: config.body_read_timeout,

@@ -148,6 +148,16 @@ pub struct Config {
     #[arg(global = true, long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
     pub header_read_timeout: Duration,
 
+    /// Browser origins (`https://app.example.com`, comma-separated) whose pages may call the API
+    /// from another origin: preflights are answered, credentials are never allowed.
+    #[arg(global = true, long, env = "CORS_ORIGINS", value_delimiter = ',', value_parser = cors_origin)]
+    pub cors_origins: Vec<String>,
+
+    /// Reverse proxies (addresses or CIDRs, comma-separated) whose `Forwarded` or `X-Forwarded-For`
+    /// names the client in the access log; anyone else's is ignored.
+    #[arg(global = true, long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = proxy_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Log a line per request (written off the request path).
     #[arg(global = true, long, env = "ACCESS_LOG", default_value_t = true, action = clap::ArgAction::Set)]
     pub access_log: bool,
@@ -226,6 +236,30 @@ fn positive_duration(raw: &str) -> Result<Duration, String> {
         Ok(duration) => Ok(duration),
         Err(err) => Err(err.to_string()),
     }
+}
+
+/// `scheme://host[:port]`, exactly: an origin, never `*` or a path.
+fn cors_origin(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    if raw == "*" {
+        return Err("`*` is not allowed: list each origin".to_owned());
+    }
+    let url = reqwest::Url::parse(raw).map_err(|err| err.to_string())?;
+    let origin = url.origin().ascii_serialization();
+    if !matches!(url.scheme(), "http" | "https") || raw.trim_end_matches('/') != origin {
+        return Err(format!(
+            "{raw:?} is not an origin: write scheme://host[:port], e.g. https://app.example.com"
+        ));
+    }
+    Ok(origin)
+}
+
+/// An address (`10.0.0.5`) or a network (`10.0.0.0/8`, `fd00::/8`).
+fn proxy_net(raw: &str) -> Result<ipnet::IpNet, String> {
+    let raw = raw.trim();
+    raw.parse::<ipnet::IpNet>()
+        .or_else(|_| raw.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{raw:?} is neither an address nor a CIDR network"))
 }
 
 fn webhook_url(raw: &str) -> Result<WebhookUrl, String> {

@@ -7,6 +7,7 @@ mod api_error;
 pub mod auth;
 mod etag;
 mod examples;
+pub mod forwarded;
 mod health;
 mod input;
 mod limits;
@@ -83,6 +84,10 @@ pub struct HttpSettings {
     pub tokens: std::sync::Arc<auth::Tokens>,
     /// Log a line per request.
     pub access_log: bool,
+    /// Whose forwarding headers name the client in the access log.
+    pub trusted_proxies: forwarded::TrustedProxies,
+    /// Origins whose pages may call the API cross-origin.
+    pub cors_origins: Vec<String>,
     /// Requests handled at once; more get a fast 503.
     pub max_in_flight: usize,
     /// How long one request may take, from its received body to its
@@ -181,6 +186,10 @@ pub fn routes(state: ApiState, settings: HttpSettings) -> impl Endpoint {
         .catch_all_error(support::parse_errors::catch_all)
         .with(support::routes::CheckRoutes(table))
         .with(auth::RequireToken::new(settings.tokens.clone()))
+        // Outside the token check: a preflight carries no token.
+        .with(support::cross_origin::CrossOrigin::new(
+            settings.cors_origins.iter().map(String::as_str),
+        ))
         .data(state.clone())
         .with(limits::RequestLimits::new(
             settings.max_in_flight,
@@ -195,5 +204,8 @@ pub fn routes(state: ApiState, settings: HttpSettings) -> impl Endpoint {
         ))
         .with(observe::RecordRequests(observed))
         .with(CatchPanic::new().with_handler(|_| problem::Problem::internal().into_response()));
-    app.with_if(settings.access_log, access_log::AccessLog)
+    app.with_if(
+        settings.access_log,
+        access_log::AccessLog::new(settings.trusted_proxies.clone()),
+    )
 }

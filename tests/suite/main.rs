@@ -24,6 +24,7 @@ mod health;
 mod legacy_rows;
 mod observability;
 mod outcomes;
+mod proxy;
 mod readme;
 mod replicas;
 mod responses;

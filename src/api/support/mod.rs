@@ -2,6 +2,7 @@
 //! its reason at the top of its module.
 
 pub mod body_limit;
+pub mod cross_origin;
 pub mod digits;
 pub mod event_stream;
 pub mod headers;
