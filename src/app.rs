@@ -104,6 +104,7 @@ impl App {
                     config.trusted_proxies.clone(),
                 ),
                 cors_origins: config.cors_origins.clone(),
+                base_path: config.base_path.clone(),
                 max_in_flight: config.max_in_flight as usize,
                 request_timeout: config.request_timeout,
                 body_read_timeout: config.body_read_timeout,

@@ -153,6 +153,11 @@ pub struct Config {
     #[arg(global = true, long, env = "CORS_ORIGINS", value_delimiter = ',', value_parser = cors_origin)]
     pub cors_origins: Vec<String>,
 
+    /// The path prefix the service is reached under through a reverse proxy, e.g. `/tasks`:
+    /// every link it writes, and the spec's server, carry it.
+    #[arg(global = true, long, env = "BASE_PATH", default_value = "", value_parser = crate::api::support_base_path)]
+    pub base_path: String,
+
     /// Reverse proxies (addresses or CIDRs, comma-separated) whose `Forwarded` or `X-Forwarded-For`
     /// names the client in the access log; anyone else's is ignored.
     #[arg(global = true, long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = proxy_net)]

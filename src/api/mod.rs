@@ -88,6 +88,8 @@ pub struct HttpSettings {
     pub trusted_proxies: forwarded::TrustedProxies,
     /// Origins whose pages may call the API cross-origin.
     pub cors_origins: Vec<String>,
+    /// The prefix a reverse proxy serves the service under (empty: none).
+    pub base_path: String,
     /// Requests handled at once; more get a fast 503.
     pub max_in_flight: usize,
     /// How long one request may take, from its received body to its
@@ -130,6 +132,11 @@ fn openapi() -> OpenApiService<Apis, ()> {
     )
 }
 
+/// Checks `BASE_PATH` (for the configuration's parser).
+pub fn support_base_path(raw: &str) -> Result<String, String> {
+    support::base_path::parse(raw)
+}
+
 /// The spec as served, without a database or a listener.
 pub fn spec() -> String {
     support::spec::complete(&openapi().spec())
@@ -147,7 +154,11 @@ pub fn spec_pretty() -> String {
 /// The whole HTTP surface: `/v1/*`, `/openapi.json`, Swagger UI at `/docs`,
 /// `/metrics`.
 pub fn routes(state: ApiState, settings: HttpSettings) -> impl Endpoint {
-    let api = openapi();
+    let api = if settings.base_path.is_empty() {
+        openapi()
+    } else {
+        openapi().server(settings.base_path.clone())
+    };
     let generated = api.spec();
     let spec = support::spec::complete(&generated);
     // Swagger UI embeds the spec in its page: give it the completed one.
@@ -204,6 +215,7 @@ pub fn routes(state: ApiState, settings: HttpSettings) -> impl Endpoint {
         ))
         .with(observe::RecordRequests(observed))
         .with(CatchPanic::new().with_handler(|_| problem::Problem::internal().into_response()));
+    let app = app.with(support::base_path::BasePath(settings.base_path.clone()));
     app.with_if(
         settings.access_log,
         access_log::AccessLog::new(settings.trusted_proxies.clone()),

@@ -188,3 +188,56 @@ async fn the_access_log_names_the_client_behind_a_trusted_proxy_only() {
         line("limit=3")
     );
 }
+
+/// Under `BASE_PATH=/tasks`, as a proxy that strips the prefix passes
+/// requests on, and as one that does not: every link written carries it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_a_base_path_every_link_carries_it() {
+    let app = spawn_app_with(Backend::Sqlite, &["--base-path", "/tasks/"]).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for prefix in ["", "/tasks"] {
+        let created = client
+            .post(app.url(&format!("{prefix}/v1/tasks")))
+            .json(&json!({"title": "under a prefix"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201, "{prefix}");
+        let location = header(&created, "location");
+        assert!(location.starts_with("/tasks/v1/tasks/"), "{location}");
+        // What the Location names is served under the prefix.
+        let read = client.get(app.url(&location)).send().await.unwrap();
+        assert_eq!(read.status(), 200, "{location}");
+    }
+    let page = client
+        .get(app.url("/v1/tasks?limit=1"))
+        .send()
+        .await
+        .unwrap();
+    let link = header(&page, "link");
+    assert!(link.starts_with("</tasks/v1/tasks?"), "{link}");
+    let next = link.trim_start_matches('<').split('>').next().unwrap().to_owned();
+    assert_eq!(client.get(app.url(&next)).send().await.unwrap().status(), 200);
+    let root = client.get(app.url("/tasks/")).send().await.unwrap();
+    assert_eq!(root.status(), 303);
+    assert_eq!(header(&root, "location"), "/tasks/docs");
+    let spec: serde_json::Value = client
+        .get(app.url("/tasks/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(spec["servers"][0]["url"], "/tasks");
+    let docs = client.get(app.url("/tasks/docs")).send().await.unwrap();
+    assert_eq!(docs.status(), 200);
+    let html = docs.text().await.unwrap();
+    assert!(html.contains(r#""url":"/tasks""#) || html.contains(r#""url": "/tasks""#), "Swagger UI's spec names the server");
+    // A path that only starts like the prefix is not taken for it.
+    let near = client.get(app.url("/tasksx/v1/tasks")).send().await.unwrap();
+    assert_eq!(near.status(), 404);
+}

@@ -1,6 +1,7 @@
 //! Code that works around a gap in poem or poem-openapi, each piece with
 //! its reason at the top of its module.
 
+pub mod base_path;
 pub mod body_limit;
 pub mod cross_origin;
 pub mod digits;
