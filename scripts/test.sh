@@ -51,6 +51,18 @@ summary() {
     esac
 }
 
+# The nginx test (tests/suite/nginx.rs) runs Debian's nginx in front of the
+# service; as root it is installed when missing (elsewhere the test says it
+# is skipped).
+install_nginx() {
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends nginx-light </dev/null ||
+        { apt-get update </dev/null && apt-get install -y --no-install-recommends nginx-light </dev/null; }
+}
+if ! PATH="$PATH:/usr/sbin" command -v nginx >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
+    step nginx install_nginx
+fi
+
 if ! cargo nextest --version >/dev/null 2>&1; then
     step nextest cargo install --quiet cargo-nextest --locked
 fi

@@ -22,6 +22,7 @@ mod galera;
 mod generated_client;
 mod health;
 mod legacy_rows;
+mod nginx;
 mod observability;
 mod outcomes;
 mod proxy;

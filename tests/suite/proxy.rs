@@ -219,8 +219,16 @@ async fn under_a_base_path_every_link_carries_it() {
         .unwrap();
     let link = header(&page, "link");
     assert!(link.starts_with("</tasks/v1/tasks?"), "{link}");
-    let next = link.trim_start_matches('<').split('>').next().unwrap().to_owned();
-    assert_eq!(client.get(app.url(&next)).send().await.unwrap().status(), 200);
+    let next = link
+        .trim_start_matches('<')
+        .split('>')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        client.get(app.url(&next)).send().await.unwrap().status(),
+        200
+    );
     let root = client.get(app.url("/tasks/")).send().await.unwrap();
     assert_eq!(root.status(), 303);
     assert_eq!(header(&root, "location"), "/tasks/docs");
@@ -236,8 +244,15 @@ async fn under_a_base_path_every_link_carries_it() {
     let docs = client.get(app.url("/tasks/docs")).send().await.unwrap();
     assert_eq!(docs.status(), 200);
     let html = docs.text().await.unwrap();
-    assert!(html.contains(r#""url":"/tasks""#) || html.contains(r#""url": "/tasks""#), "Swagger UI's spec names the server");
+    assert!(
+        html.contains(r#""url":"/tasks""#) || html.contains(r#""url": "/tasks""#),
+        "Swagger UI's spec names the server"
+    );
     // A path that only starts like the prefix is not taken for it.
-    let near = client.get(app.url("/tasksx/v1/tasks")).send().await.unwrap();
+    let near = client
+        .get(app.url("/tasksx/v1/tasks"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(near.status(), 404);
 }

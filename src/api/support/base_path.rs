@@ -67,7 +67,8 @@ impl<E: Endpoint> Endpoint for BasePathEndpoint<E> {
             headers.insert(LOCATION, value);
         }
         if let Some(link) = headers.get(LINK).and_then(|v| v.to_str().ok())
-            && let Ok(value) = HeaderValue::from_str(&link.replace("</", &format!("<{}/", self.prefix)))
+            && let Ok(value) =
+                HeaderValue::from_str(&link.replace("</", &format!("<{}/", self.prefix)))
         {
             headers.insert(LINK, value);
         }

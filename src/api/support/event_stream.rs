@@ -51,8 +51,15 @@ impl Payload for EventStreamBody {
 
 impl IntoResponse for EventStreamBody {
     fn into_response(self) -> Response {
-        SSE::new(self.events)
+        let mut response = SSE::new(self.events)
             .keep_alive(self.keep_alive)
-            .into_response()
+            .into_response();
+        // A reverse proxy (nginx) must not hold events back to fill a
+        // buffer, whatever its `proxy_buffering`.
+        response.headers_mut().insert(
+            "x-accel-buffering",
+            poem::http::HeaderValue::from_static("no"),
+        );
+        response
     }
 }
