@@ -6,6 +6,9 @@
 #
 # Optional: API_TOKEN (or API_TOKEN_FILE) is passed to the server, and the
 # test then authorizes in Swagger UI with it (TASKMAN_API_TOKEN).
+# BROWSER_TEST_BASE_PATH=/tasks: the server runs with that BASE_PATH behind
+# Debian's nginx (installed here when missing, as root), which serves it
+# under the prefix; the browser reaches it only through nginx.
 # BROWSER_TEST_HEALTH_TIMEOUT: seconds to wait for /v1/health (default 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,8 +54,13 @@ bin="${CARGO_TARGET_DIR:-$root/target}/debug/taskman"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/taskman-browser-test.XXXXXX")
 server_pid=
+nginx_pid=
 cleanup() {
     local status=$?
+    if [[ -n "$nginx_pid" ]]; then
+        kill "$nginx_pid" 2>/dev/null || true
+        wait "$nginx_pid" 2>/dev/null || true
+    fi
     if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
         kill "$server_pid" 2>/dev/null || true
         for _ in $(seq 1 50); do
@@ -89,6 +97,7 @@ export TASKMAN_API_TOKEN="${TASKMAN_API_TOKEN:-${API_TOKEN:-}}"
 
 log "starting taskman on $base (database in $tmp)"
 DATABASE_URL="sqlite://$tmp/taskman.db?mode=rwc" BIND_ADDR="127.0.0.1:$port" \
+    BASE_PATH="${BROWSER_TEST_BASE_PATH:-}" TRUSTED_PROXIES=127.0.0.1 \
     "$tmp/taskman" </dev/null >"$tmp/server.log" 2>&1 &
 server_pid=$!
 
@@ -105,6 +114,52 @@ until healthy; do
     sleep 0.2
 done
 log "taskman is healthy"
+
+# --- Optionally, nginx in front under a sub-path ------------------------------
+prefix=${BROWSER_TEST_BASE_PATH:-}
+if [[ -n "$prefix" ]]; then
+    nginx=$(PATH="$PATH:/usr/sbin" command -v nginx || true)
+    if [[ -z "$nginx" ]]; then
+        [[ "$(id -u)" -eq 0 ]] || die "nginx is missing and this is not root; install it with: sudo apt-get install nginx-light"
+        log "installing Debian's nginx-light"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx-light </dev/null ||
+            { apt-get update </dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx-light </dev/null; }
+        nginx=$(PATH="$PATH:/usr/sbin" command -v nginx)
+    fi
+    nport=$(node -e '
+const s = require("net").createServer();
+s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });
+')
+    user=""
+    [[ "$(id -u)" -eq 0 ]] && user="user root;"
+    cat >"$tmp/nginx.conf" <<CONF
+daemon off; worker_processes 1; pid $tmp/nginx.pid; error_log $tmp/nginx-error.log; $user
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/body; proxy_temp_path $tmp/proxy; fastcgi_temp_path $tmp/fastcgi;
+  uwsgi_temp_path $tmp/uwsgi; scgi_temp_path $tmp/scgi;
+  server {
+    listen 127.0.0.1:$nport;
+    location $prefix/ {
+      proxy_pass http://127.0.0.1:$port/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    }
+  }
+}
+CONF
+    "$nginx" -c "$tmp/nginx.conf" -p "$tmp" </dev/null >"$tmp/nginx.log" 2>&1 &
+    nginx_pid=$!
+    base="http://127.0.0.1:$nport$prefix"
+    until healthy; do
+        kill -0 "$nginx_pid" 2>/dev/null || die "nginx exited: $(cat "$tmp/nginx-error.log" "$tmp/nginx.log" 2>/dev/null)"
+        ((SECONDS < deadline)) || die "nginx did not pass $base/v1/health within ${BROWSER_TEST_HEALTH_TIMEOUT:-60}s"
+        sleep 0.2
+    done
+    log "nginx serves taskman at $base"
+fi
 
 # --- The browser test --------------------------------------------------------
 status=0

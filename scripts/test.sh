@@ -76,6 +76,7 @@ step contract scripts/schemathesis.sh
 step clients scripts/clients-test.sh
 step browser scripts/browser-test.sh
 step browser-token env API_TOKEN=browser-test-token scripts/browser-test.sh
+step browser-nginx env BROWSER_TEST_BASE_PATH=/tasks scripts/browser-test.sh
 
 if ((${#failed[@]})); then
     echo "test: FAILED: ${failed[*]} (logs in $logs/)"
