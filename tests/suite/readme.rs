@@ -6,9 +6,13 @@
 //! Before a block, `<!-- readme: server FLAGS -->` starts a fresh server
 //! (and database) with those flags for it and the blocks after;
 //! `<!-- readme: skip -->` leaves the block out (commands that start the
-//! service itself). The commands run in `bash`, with the README's address
-//! replaced by the test server's. `README_ACTUAL=1` prints what each
-//! command answered, for updating the README.
+//! service itself); `<!-- readme: sqlite-server -->` is `server` on the
+//! SQLite run only (commands that only SQLite has). The commands run in
+//! `bash`, in a fresh directory, with the README's address replaced by the
+//! test server's, `taskman` on the `PATH` and `DATABASE_URL` set to the test
+//! server's database, as a shell that started the server would have it.
+//! `README_ACTUAL=1` prints what each command answered, for updating the
+//! README.
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -23,6 +27,7 @@ crate::on_both_backends!(the_readme_examples_answer_as_shown);
 struct Block {
     server: Option<Vec<String>>,
     skip: bool,
+    sqlite_only: bool,
     steps: Vec<Step>,
     line: usize,
 }
@@ -69,8 +74,13 @@ fn blocks() -> Vec<Block> {
                 step.expected.push(line.to_owned());
             }
         }
+        let mut sqlite_only = false;
         let (server, skip) = match directive.take() {
             Some(d) if d == "skip" => (None, true),
+            Some(d) if d == "sqlite-server" => {
+                sqlite_only = true;
+                (Some(Vec::new()), false)
+            }
             Some(d) if d.starts_with("server") => (
                 Some(
                     d.trim_start_matches("server")
@@ -85,6 +95,7 @@ fn blocks() -> Vec<Block> {
         blocks.push(Block {
             server,
             skip,
+            sqlite_only,
             steps,
             line: number + 1,
         });
@@ -124,6 +135,7 @@ fn normalise(text: &str) -> String {
             (r"cursor=[A-Za-z0-9_-]+", "cursor=<c>"),
             (r"^id: \d+", "id: <n>"),
             (r"\(in [0-9a-z ]+\)", "(in <d>)"),
+            (r"\(\d+ bytes\)", "(<n> bytes)"),
         ] {
             line = regex_replace(&line, pattern, with);
         }
@@ -162,8 +174,19 @@ async fn the_readme_examples_answer_as_shown(backend: Backend) {
     let mut server: Option<(String, tokio::sync::oneshot::Sender<()>, TestDatabase)> = None;
     let mut versions: HashMap<String, String> = HashMap::new();
     let mut ran = 0;
+    // Where the commands run: files they write stay out of the repository.
+    let workdir = tempfile::tempdir().expect("a work directory");
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_taskman"))
+        .parent()
+        .expect("the binary's directory")
+        .to_owned();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     for block in blocks() {
-        if block.skip {
+        if block.skip || (block.sqlite_only && backend != Backend::Sqlite) {
             continue;
         }
         if block.server.is_some() || server.is_none() {
@@ -179,15 +202,27 @@ async fn the_readme_examples_answer_as_shown(backend: Backend) {
             .as_ref()
             .map(|(a, _, _)| a.trim_start_matches("http://").to_owned())
             .unwrap();
+        let database_url = server
+            .as_ref()
+            .map(|(_, _, database)| database.url().to_owned())
+            .unwrap();
         for step in &block.steps {
             let mut command = step.command.replace(ADDRESS, &address);
             for (shown, real) in &versions {
                 command = command.replace(shown, real);
             }
+            let (dir, path, database_url) = (
+                workdir.path().to_owned(),
+                path.clone(),
+                database_url.clone(),
+            );
             let output = tokio::task::spawn_blocking(move || {
                 Command::new("bash")
                     .arg("-c")
                     .arg(&command)
+                    .current_dir(dir)
+                    .env("PATH", path)
+                    .env("DATABASE_URL", database_url)
                     .output()
                     .expect("bash runs")
             })
