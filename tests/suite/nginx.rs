@@ -16,8 +16,11 @@ use crate::common::{Backend, SseClient, TestDatabase, capture_logs, eventually, 
 struct Nginx(Child);
 
 impl Drop for Nginx {
+    /// SIGTERM, not SIGKILL: nginx's master then stops its workers; killed
+    /// outright, it would leave them running.
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let pid = i32::try_from(self.0.id()).expect("a pid");
+        unsafe { libc::kill(pid, libc::SIGTERM) };
         let _ = self.0.wait();
     }
 }
@@ -87,7 +90,7 @@ http {{
     );
     let conf_path = dir.path().join("nginx.conf");
     std::fs::write(&conf_path, conf).unwrap();
-    let _nginx = Nginx(
+    let nginx_process = Nginx(
         Command::new(&nginx)
             .arg("-c")
             .arg(&conf_path)
@@ -205,6 +208,29 @@ http {{
         .await
         .unwrap();
     assert_eq!(spec["servers"][0]["url"], "/tasks");
+
+    // Stopped, nginx leaves no worker behind (killed outright, its master
+    // would orphan them, one per run of this test).
+    let master = nginx_process.0.id();
+    let workers: Vec<String> =
+        std::fs::read_to_string(format!("/proc/{master}/task/{master}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+    assert!(!workers.is_empty(), "nginx runs a worker");
+    drop(nginx_process);
+    eventually(
+        Duration::from_secs(10),
+        "nginx's workers to exit",
+        || async {
+            workers
+                .iter()
+                .all(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
+                .then_some(())
+        },
+    )
+    .await;
 
     // The access log names the client, not the proxy.
     let _ = stop.send(());
