@@ -296,20 +296,12 @@ impl Config {
     /// or none (the API is open); and the file's content they were read
     /// from, which a watcher compares later versions with.
     pub fn tokens(&self) -> anyhow::Result<(crate::api::auth::Tokens, Option<String>)> {
-        use crate::api::auth::{TokenSet, Tokens, token_set};
+        use crate::api::auth::{Tokens, token_set};
         let api_token = self.api_token()?;
         Ok(match (&self.api_tokens_file, api_token) {
             (None, None) => (Tokens::open(), None),
-            (None, Some(token)) => {
-                let mut set = TokenSet::default();
-                set.add(
-                    crate::api::auth::API_TOKEN_NAME,
-                    crate::api::auth::Scopes::ALL,
-                    secrecy::ExposeSecret::expose_secret(&token),
-                )
-                .map_err(anyhow::Error::msg)?;
-                (Tokens::required(set), None)
-            }
+            // As a file with no lines: one token, `API_TOKEN`'s.
+            (None, Some(token)) => (Tokens::required(token_set("", Some(&token))?), None),
             (Some(path), token) => {
                 let text = std::fs::read_to_string(path).map_err(|err| {
                     anyhow::anyhow!("cannot read API_TOKENS_FILE {}: {err}", path.display())

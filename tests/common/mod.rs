@@ -186,6 +186,22 @@ pub async fn list_all_tasks(client: &reqwest::Client, address: &str) -> Vec<Valu
     }
 }
 
+/// Waits until the server at `address` has `count` warnings in its history.
+pub async fn wait_for_warnings(client: &reqwest::Client, address: &str, count: usize) {
+    eventually(Duration::from_secs(20), "the warnings", || async {
+        let page: Value = client
+            .get(format!("{address}/v1/notifications"))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (page["notifications"].as_array()?.len() == count).then_some(())
+    })
+    .await;
+}
+
 pub async fn json_body(response: Response, status: u16) -> Value {
     let got = response.status().as_u16();
     let content_type = header(&response, "content-type");

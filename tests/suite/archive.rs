@@ -6,12 +6,11 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::common::{Backend, TestDatabase, eventually, json_body, list_all_tasks, start};
+use crate::common::{Backend, TestDatabase, json_body, list_all_tasks, start, wait_for_warnings};
 
 const TASKMAN: &str = env!("CARGO_BIN_EXE_taskman");
 
@@ -104,18 +103,7 @@ async fn a_hundred_thousand_tasks_move_sqlite_to_mysql_and_back_unchanged() {
         201,
     )
     .await;
-    eventually(Duration::from_secs(20), "the warning", || async {
-        let page: Value = client
-            .get(format!("{address}/v1/notifications"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        (page["notifications"].as_array().unwrap().len() == 1).then_some(())
-    })
-    .await;
+    wait_for_warnings(&client, &address, 1).await;
     let _ = stop.send(());
     server.await.unwrap().unwrap();
     let mut conn = sqlx::SqliteConnection::connect(source.url()).await.unwrap();

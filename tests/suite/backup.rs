@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestDatabase, eventually, json_body, list_all_tasks, start};
+use crate::common::{
+    Backend, TestDatabase, eventually, json_body, list_all_tasks, start, wait_for_warnings,
+};
 
 const TASKMAN: &str = env!("CARGO_BIN_EXE_taskman");
 
@@ -41,18 +43,7 @@ async fn an_online_sqlite_backup_is_a_consistent_copy_while_writes_go_on() {
         201,
     )
     .await;
-    eventually(Duration::from_secs(20), "the warning", || async {
-        let page: Value = client
-            .get(format!("{address}/v1/notifications"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        (page["notifications"].as_array().unwrap().len() == 1).then_some(())
-    })
-    .await;
+    wait_for_warnings(&client, &address, 1).await;
 
     // Writers create tasks until told to stop; `acknowledged` counts 201s.
     let acknowledged = Arc::new(AtomicUsize::new(0));
@@ -198,18 +189,7 @@ async fn a_mariadb_dump_restores_tasks_history_and_the_id_counter() {
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
-    eventually(Duration::from_secs(20), "the warning", || async {
-        let page: Value = client
-            .get(format!("{address}/v1/notifications"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        (page["notifications"].as_array().unwrap().len() == 1).then_some(())
-    })
-    .await;
+    wait_for_warnings(&client, &address, 1).await;
 
     let target = TestDatabase::create(Backend::MySql).await;
     let dir = tempfile::tempdir().unwrap();

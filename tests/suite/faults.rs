@@ -60,6 +60,20 @@ async fn a_warning_missed_during_a_short_crash_is_late(backend: Backend) {
     );
 }
 
+/// Another client's transaction holding `task`'s row lock until it ends.
+async fn hold_row_lock(database: &TestDatabase, task: i64) -> sqlx::MySqlConnection {
+    let mut holder = sqlx::MySqlConnection::connect(database.url())
+        .await
+        .unwrap();
+    holder.execute("BEGIN").await.unwrap();
+    sqlx::query("SELECT id FROM task WHERE id = ? FOR UPDATE")
+        .bind(task)
+        .fetch_one(&mut holder)
+        .await
+        .unwrap();
+    holder
+}
+
 /// A MySQL address for a proxy in front of the test server.
 async fn mysql_target(database: &TestDatabase) -> (url::Url, std::net::SocketAddr) {
     let url = url::Url::parse(database.url()).unwrap();
@@ -92,15 +106,7 @@ async fn a_lock_wait_timeout_is_retried_not_reported() {
         201,
     )
     .await;
-    let mut holder = sqlx::MySqlConnection::connect(database.url())
-        .await
-        .unwrap();
-    holder.execute("BEGIN").await.unwrap();
-    sqlx::query("SELECT id FROM task WHERE id = ? FOR UPDATE")
-        .bind(task["id"].as_i64().unwrap())
-        .fetch_one(&mut holder)
-        .await
-        .unwrap();
+    let mut holder = hold_row_lock(&database, task["id"].as_i64().unwrap()).await;
     let patch = {
         let client = client.clone();
         let url = format!("{address}/v1/tasks/{}", task["id"]);
@@ -162,15 +168,7 @@ async fn a_write_that_gives_up_says_how_many_attempts_it_made() {
         201,
     )
     .await;
-    let mut holder = sqlx::MySqlConnection::connect(database.url())
-        .await
-        .unwrap();
-    holder.execute("BEGIN").await.unwrap();
-    sqlx::query("SELECT id FROM task WHERE id = ? FOR UPDATE")
-        .bind(task["id"].as_i64().unwrap())
-        .fetch_one(&mut holder)
-        .await
-        .unwrap();
+    let mut holder = hold_row_lock(&database, task["id"].as_i64().unwrap()).await;
     let response = client
         .patch(format!("{address}/v1/tasks/{}", task["id"]))
         .json(&json!({"description": "never"}))
