@@ -2,14 +2,13 @@
 
 use poem_openapi::Object;
 use poem_openapi::types::MaybeUndefined;
-use serde_json::Value;
 
-use super::input::{self, read_object};
 use super::problem::FieldError;
 use super::support::json_body::RequestBody;
 use super::support::json_string::{DescriptionText, TitleText};
+use super::support::schema_check::Fields;
 use super::time::ApiTime;
-use crate::domain::{Task, TaskDraft, TaskId, TaskPatch};
+use crate::domain::{Description, Task, TaskDraft, TaskId, TaskPatch, Title, TitleEdit};
 
 /// The most tasks one bulk request may name.
 pub const MAX_BULK: usize = 1000;
@@ -70,8 +69,17 @@ pub struct TaskInput {
 impl RequestBody for TaskInput {
     type Parsed = TaskDraft;
 
-    fn parse(value: Value) -> Result<TaskDraft, Vec<FieldError>> {
-        read_object(value, input::draft)
+    fn into_domain(self, fields: &mut Fields) -> Option<TaskDraft> {
+        let title = fields.check("title", Title::parse(&self.title.0));
+        let description = optional(fields, "description", self.description, |d| {
+            Description::parse(d.0)
+        });
+        let expiry_dt = optional(fields, "expiry_dt", self.expiry_dt, ApiTime::to_timestamp);
+        Some(TaskDraft {
+            title: title?,
+            description: description?,
+            expiry_dt: expiry_dt?,
+        })
     }
 }
 
@@ -99,8 +107,8 @@ pub struct TaskUpdate {
 impl RequestBody for TaskUpdate {
     type Parsed = TaskPatch;
 
-    fn parse(value: Value) -> Result<TaskPatch, Vec<FieldError>> {
-        read_object(value, input::patch)
+    fn into_domain(self, fields: &mut Fields) -> Option<TaskPatch> {
+        patch(fields, self.title, self.description, self.expiry_dt)
     }
 }
 
@@ -146,8 +154,9 @@ pub struct TaskPatchInput {
 impl RequestBody for TaskPatchInput {
     type Parsed = TaskPatch;
 
-    fn parse(value: Value) -> Result<TaskPatch, Vec<FieldError>> {
-        read_object(value, input::patch)
+    fn into_domain(self, fields: &mut Fields) -> Option<TaskPatch> {
+        // The schema refuses a `null` title; an absent one stays.
+        patch(fields, self.title.take(), self.description, self.expiry_dt)
     }
 }
 
@@ -161,6 +170,7 @@ pub struct TaskReplacements {
 }
 
 /// A bulk replace as read: the items, or the ids named more than once.
+#[derive(Debug)]
 pub enum Replacements {
     Unique(Vec<(TaskId, TaskPatch)>),
     /// Well-formed, but one id twice: 422, not 400 (JSON Schema cannot
@@ -171,31 +181,21 @@ pub enum Replacements {
 impl RequestBody for TaskReplacements {
     type Parsed = Replacements;
 
-    fn parse(value: Value) -> Result<Replacements, Vec<FieldError>> {
-        let items = read_object(value, |fields| {
-            let items = fields.array("tasks")?;
-            let mut ok = true;
-            let mut read = Vec::with_capacity(items.len());
-            if items.len() > MAX_BULK {
-                fields.report("tasks", format!("must hold at most {MAX_BULK} tasks"));
-                return None;
-            }
-            for (index, item) in items.into_iter().enumerate() {
-                let prefix = format!("tasks[{index}].");
-                let parsed = fields.nested(item, &prefix, |item| {
-                    let id = item.id();
-                    let patch = input::patch(item);
-                    Some((id?, patch?))
-                });
-                match parsed {
-                    Some(pair) => read.push(pair),
-                    None => ok = false,
-                }
-            }
-            ok.then_some(read)
-        })?;
+    fn into_domain(self, fields: &mut Fields) -> Option<Replacements> {
+        let mut read = Vec::with_capacity(self.tasks.len());
+        for (index, item) in self.tasks.into_iter().enumerate() {
+            let parsed = fields.item("tasks", index, |fields| {
+                let id = fields.check("id", TaskId::parse(item.id));
+                let patch = patch(fields, item.title, item.description, item.expiry_dt);
+                Some((id?, patch?))
+            });
+            read.extend(parsed);
+        }
+        if fields.failed() {
+            return None;
+        }
         let mut seen = std::collections::HashSet::new();
-        let repeated: Vec<FieldError> = items
+        let repeated: Vec<FieldError> = read
             .iter()
             .enumerate()
             .filter(|(_, (id, _))| !seen.insert(*id))
@@ -206,12 +206,67 @@ impl RequestBody for TaskReplacements {
                 )
             })
             .collect();
-        Ok(if repeated.is_empty() {
-            Replacements::Unique(items)
+        Some(if repeated.is_empty() {
+            Replacements::Unique(read)
         } else {
             Replacements::Repeated(repeated)
         })
     }
+}
+
+/// An optional, nullable field as the domain has it: `None` when the
+/// domain refused it (reported to `fields`).
+fn optional<W, T, E: std::fmt::Display>(
+    fields: &mut Fields,
+    name: &str,
+    sent: Option<W>,
+    parse: impl FnOnce(W) -> Result<T, E>,
+) -> Option<Option<T>> {
+    match sent {
+        None => Some(None),
+        Some(sent) => fields.check(name, parse(sent)).map(Some),
+    }
+}
+
+/// A field of a change: left out it stays (`None`), `null` clears it.
+fn changed<W, T, E: std::fmt::Display>(
+    fields: &mut Fields,
+    name: &str,
+    sent: MaybeUndefined<W>,
+    parse: impl FnOnce(W) -> Result<T, E>,
+) -> Option<Option<Option<T>>> {
+    match sent {
+        MaybeUndefined::Undefined => Some(None),
+        MaybeUndefined::Null => Some(Some(None)),
+        MaybeUndefined::Value(sent) => fields.check(name, parse(sent)).map(|v| Some(Some(v))),
+    }
+}
+
+/// A change of a task, as `PATCH`, `PUT` and the bulk replace send it.
+fn patch(
+    fields: &mut Fields,
+    title: Option<TitleText>,
+    description: MaybeUndefined<DescriptionText>,
+    expiry_dt: MaybeUndefined<ApiTime>,
+) -> Option<TaskPatch> {
+    let description = changed(fields, "description", description, |d| {
+        Description::parse(d.0)
+    });
+    let expiry_dt = changed(fields, "expiry_dt", expiry_dt, ApiTime::to_timestamp);
+    let title = title.map(|text| TitleEdit::parse(text.0));
+    // A title that breaks the rules may be the stored one sent back, which
+    // only the store can tell; but when the request is refused anyway, it
+    // is named with the other mistakes.
+    if let Some(err) = title.as_ref().and_then(TitleEdit::invalid)
+        && fields.failed()
+    {
+        fields.report("title", err.to_string());
+    }
+    Some(TaskPatch {
+        title,
+        description: description?,
+        expiry_dt: expiry_dt?,
+    })
 }
 
 /// A page of tasks.
@@ -243,4 +298,115 @@ pub struct TaskList {
 #[oai(rename = "DeleteResult", example)]
 pub struct DeleteResult {
     pub deleted: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::support::schema_check::{DATE_TIME, REQUIRED, UNKNOWN_FIELD};
+    use serde_json::json;
+
+    fn named(errors: &[FieldError]) -> Vec<(&str, &str)> {
+        let mut named: Vec<_> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.message.as_str()))
+            .collect();
+        named.sort();
+        named
+    }
+
+    #[test]
+    fn every_mistake_of_shape_and_of_content_is_named_at_once() {
+        let errors = TaskInput::parse(json!({
+            "title": " ",
+            "description": 5,
+            "expiry_dt": "2026-12-01T10:00:00",
+            "expiry": "x",
+        }))
+        .unwrap_err();
+        assert_eq!(
+            named(&errors),
+            vec![
+                ("description", "must be a string"),
+                ("expiry", UNKNOWN_FIELD),
+                ("expiry_dt", DATE_TIME),
+                ("title", "must not be empty or only white space"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_required_field_left_out_or_null_is_named() {
+        for body in [json!({}), json!({"title": null})] {
+            let errors = TaskInput::parse(body).unwrap_err();
+            assert_eq!(named(&errors), vec![("title", REQUIRED)]);
+        }
+        let errors = TaskInput::parse(json!([1])).unwrap_err();
+        assert_eq!(named(&errors), vec![("(body)", "must be a JSON object")]);
+    }
+
+    #[test]
+    fn a_patch_tells_absent_from_null_and_refuses_a_null_title() {
+        let patch = TaskPatchInput::parse(json!({"description": null})).unwrap();
+        assert_eq!(patch.description, Some(None));
+        assert_eq!(patch.expiry_dt, None);
+        assert!(patch.title.is_none());
+        let errors = TaskPatchInput::parse(json!({"title": null})).unwrap_err();
+        assert_eq!(named(&errors), vec![("title", REQUIRED)]);
+    }
+
+    #[test]
+    fn a_bad_title_is_left_to_the_store_unless_the_request_is_refused_anyway() {
+        assert!(TaskUpdate::parse(json!({"title": ""})).is_ok());
+        let errors = TaskUpdate::parse(json!({"title": "", "expiry_dt": 1})).unwrap_err();
+        assert_eq!(
+            named(&errors),
+            vec![
+                ("expiry_dt", DATE_TIME),
+                ("title", "must not be empty or only white space"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bulk_replace_names_each_item_by_its_index() {
+        let errors = TaskReplacements::parse(json!({"tasks": [
+            {"id": 1, "title": "ok"},
+            {"id": 0, "description": false},
+            {"id": "3", "expiry_dt": "2026-01-01T00:00:00Z", "note": 1},
+            {"id": 4, "expiry_dt": "0999-01-01T00:00:00Z"},
+        ]}))
+        .unwrap_err();
+        assert_eq!(
+            named(&errors),
+            vec![
+                ("tasks[1].description", "must be a string"),
+                ("tasks[1].id", "must be a positive integer"),
+                ("tasks[2].id", "must be a positive integer"),
+                ("tasks[2].note", UNKNOWN_FIELD),
+                (
+                    "tasks[3].expiry_dt",
+                    "must be a time in the years 1000 to 9999 (UTC)"
+                ),
+            ]
+        );
+        let too_many: Vec<_> = (1..=1001).map(|id| json!({"id": id})).collect();
+        let errors = TaskReplacements::parse(json!({ "tasks": too_many })).unwrap_err();
+        assert_eq!(
+            named(&errors),
+            vec![("tasks", "must hold at most 1000 items")]
+        );
+    }
+
+    #[test]
+    fn a_bulk_replace_naming_an_id_twice_is_read_but_marked() {
+        let read = TaskReplacements::parse(json!({"tasks": [{"id": 2}, {"id": 2}]})).unwrap();
+        let Replacements::Repeated(errors) = read else {
+            panic!("a repeated id is not marked");
+        };
+        assert_eq!(
+            named(&errors),
+            vec![("tasks[1].id", "id 2 appears more than once")]
+        );
+    }
 }

@@ -2,7 +2,8 @@
 //! `application/*+json` type, ignores `Content-Encoding`, lets the last of
 //! two equal keys win, and reports a wrong type without naming the field.
 //! Here a body is exactly the declared media type, unencoded, JSON with
-//! each key once, and it is read into the domain by the body type's own
+//! each key once, checked against the schema its wire type declares
+//! (`schema_check.rs`) and then read into the domain by the type's own
 //! rules, with one error per field ([`RequestBody`]).
 
 use std::collections::HashSet;
@@ -13,17 +14,34 @@ use poem::{Request, RequestBody as PoemBody};
 use poem_openapi::impl_apirequest_for_payload;
 use poem_openapi::payload::{ParsePayload, Payload};
 use poem_openapi::registry::{MetaSchemaRef, Registry};
-use poem_openapi::types::Type;
+use poem_openapi::types::{ParseFromJSON, Type};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::super::problem::{FieldError, Problem, ProblemError, ProblemKind};
+use super::schema_check::{Fields, Schema};
 
-/// A request body type: its wire shape (for the spec) is `Self`; what a
-/// handler receives is `Parsed`, read from the JSON with field errors.
-pub trait RequestBody: Type {
+/// A request body type: its wire shape (for the spec and for the checks of
+/// names, JSON types, absence and `null`) is `Self`; what a handler
+/// receives is `Parsed`, made from it by the domain's rules.
+pub trait RequestBody: Type + ParseFromJSON + 'static {
     type Parsed: Send;
-    fn parse(value: Value) -> Result<Self::Parsed, Vec<FieldError>>;
+
+    /// The domain values of a body of the declared shape; each value the
+    /// domain refuses is reported to `fields` by name.
+    fn into_domain(self, fields: &mut Fields) -> Option<Self::Parsed>;
+
+    /// Reads a JSON body: every mistake of shape and of content at once.
+    fn parse(value: Value) -> Result<Self::Parsed, Vec<FieldError>> {
+        let (errors, rest) = Schema::of::<Self>().check_and_repair(value);
+        let wire = rest.and_then(|rest| Self::parse_from_json(Some(rest)).ok());
+        let Some(wire) = wire else {
+            return Err(errors);
+        };
+        let mut fields = Fields::new(errors);
+        let parsed = wire.into_domain(&mut fields);
+        fields.finish(parsed)
+    }
 }
 
 /// A media type a body may be sent as.

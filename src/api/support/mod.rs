@@ -11,6 +11,7 @@ pub mod json_body;
 pub mod json_string;
 pub mod parse_errors;
 pub mod routes;
+pub mod schema_check;
 pub mod spec;
 pub mod swagger_ui;
 
