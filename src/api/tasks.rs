@@ -22,8 +22,8 @@ use super::task_types::{
 };
 use super::time::ApiTime;
 use super::{ApiState, ApiTags};
-use crate::domain::{IdempotencyKey, Task, TaskFilter, TaskId, TaskPatch, Timestamp};
-use crate::store::{Created, StoreError};
+use crate::domain::{Created, IdempotencyKey, Task, TaskFilter, TaskId, TaskPatch, Timestamp};
+use crate::store::StoreError;
 
 pub struct TasksApi;
 

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::{
-    Clock, IdempotencyKey, IdempotentCreate, Page, PageRequest, Precondition, Task, TaskDraft,
-    TaskFilter, TaskId, TaskPatch,
+    Clock, Created, IdempotencyKey, IdempotentCreate, Page, PageRequest, Precondition, Task,
+    TaskDraft, TaskFilter, TaskId, TaskPatch,
 };
 use crate::expiry::ExpiryHandle;
-use crate::store::{Created, DatabaseHealth, HealthCheck, StoreResult, TaskStore};
+use crate::store::{DatabaseHealth, HealthCheck, StoreResult, TaskStore};
 
 pub struct TaskService {
     store: Arc<dyn TaskStore>,
