@@ -4,13 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::ServiceResult;
+use super::{DatabaseHealth, ServiceResult};
 use crate::domain::{
     Clock, Created, IdempotencyKey, IdempotentCreate, Page, PageRequest, Precondition, Task,
     TaskDraft, TaskFilter, TaskId, TaskPatch,
 };
 use crate::expiry::ExpiryHandle;
-use crate::store::{DatabaseHealth, HealthCheck, TaskStore};
+use crate::metrics::StoreMetrics;
+use crate::store::{HealthCheck, TaskStore};
 
 pub struct TaskService {
     store: Arc<dyn TaskStore>,
@@ -39,7 +40,13 @@ impl TaskService {
     }
 
     pub async fn health(&self) -> DatabaseHealth {
-        self.health.health().await
+        self.health.health().await.into()
+    }
+
+    /// Brings the pool's numbers and the store's retry counts, as of now,
+    /// into the metrics.
+    pub fn observe_store(&self, metrics: &StoreMetrics) {
+        metrics.observe(self.health.stats());
     }
 
     pub async fn get(&self, id: TaskId) -> ServiceResult<Option<Task>> {
