@@ -57,7 +57,7 @@ impl App {
         );
         let tasks = Arc::new(TaskService::new(
             stores.tasks.clone(),
-            stores.health.clone(),
+            stores.health,
             expiry.handle(),
             clock,
             config.idempotency_ttl,
@@ -91,7 +91,6 @@ impl App {
             state: ApiState {
                 tasks,
                 notifications,
-                health: stores.health,
                 streams: StreamLimits::new(config.max_streams as usize, config.stream_keep_alive),
                 metrics,
                 shutdown: stopping,

@@ -10,10 +10,10 @@ use poem_openapi::types::Type;
 
 use super::operations::Operation;
 use super::problem::{
-    FieldError, PROBLEM_CONTENT_TYPE, Problem, ProblemError, ProblemKind, problem_of_store,
+    FieldError, PROBLEM_CONTENT_TYPE, Problem, ProblemError, ProblemKind, problem_of_service,
 };
 use crate::domain::{TaskId, ValidationError};
-use crate::store::StoreError;
+use crate::service::ServiceError;
 
 impl<Op: Operation> From<ApiError<Op>> for poem::Error {
     fn from(err: ApiError<Op>) -> Self {
@@ -70,9 +70,9 @@ impl<Op: Operation> ApiError<Op> {
     }
 }
 
-impl<Op: Operation> From<StoreError> for ApiError<Op> {
-    fn from(err: StoreError) -> Self {
-        Self::new(problem_of_store(&err))
+impl<Op: Operation> From<ServiceError> for ApiError<Op> {
+    fn from(err: ServiceError) -> Self {
+        Self::new(problem_of_service(&err))
     }
 }
 

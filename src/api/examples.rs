@@ -230,7 +230,9 @@ pub fn problem(op: &str, kind: ProblemKind) -> Value {
             "this operation does not take a body of type `text/plain`",
         ),
         ProblemKind::Unprocessable if op == "create_task" => {
-            super::problem::describe_store_error(&crate::store::StoreError::IdempotencyKeyReused)
+            super::problem::describe_service_error(
+                &crate::service::ServiceError::IdempotencyKeyReused,
+            )
         }
         ProblemKind::Unprocessable => Problem::about_fields(
             kind,
@@ -245,14 +247,14 @@ pub fn problem(op: &str, kind: ProblemKind) -> Value {
             Problem::unavailable("too many event streams are open; try again shortly")
         }
         ProblemKind::Unavailable => {
-            super::problem::describe_store_error(&crate::store::StoreError::Unavailable {
-                reason: crate::store::Unavailable::TimedOut,
+            super::problem::describe_service_error(&crate::service::ServiceError::Unavailable {
+                reason: crate::service::Unavailable::TimedOut,
                 source: None,
             })
         }
-        ProblemKind::OutcomeUnknown => {
-            super::problem::describe_store_error(&crate::store::StoreError::OutcomeUnknown(None))
-        }
+        ProblemKind::OutcomeUnknown => super::problem::describe_service_error(
+            &crate::service::ServiceError::OutcomeUnknown(None),
+        ),
     };
     example.to_json().unwrap_or_default()
 }

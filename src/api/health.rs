@@ -7,7 +7,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use super::api_error::ApiError;
 use super::operations::GetHealth;
 use super::{ApiState, ApiTags};
-use crate::store::DatabaseHealth;
+use crate::service::DatabaseHealth;
 
 pub struct HealthApi;
 

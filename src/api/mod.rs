@@ -33,7 +33,6 @@ use tokio::sync::watch;
 
 use crate::metrics::Metrics;
 use crate::service::{NotificationService, TaskService};
-use crate::store::HealthCheck;
 
 pub use notification_types::render as render_notification;
 pub use notifications::StreamLimits;
@@ -65,7 +64,6 @@ const SWAGGER_ORDER: &[&str] = &[
 pub struct ApiState {
     pub tasks: Arc<TaskService>,
     pub notifications: Arc<NotificationService>,
-    pub health: Arc<dyn HealthCheck>,
     pub streams: StreamLimits,
     pub metrics: Arc<Metrics>,
     /// Turns true at shutdown; open event streams end then.
@@ -169,7 +167,7 @@ pub fn routes(state: ApiState, settings: HttpSettings) -> impl Endpoint {
     let docs = support::swagger_ui::order_operations(&docs, SWAGGER_ORDER);
     let table = Arc::new(support::routes::RouteTable::from_spec(&spec));
     let metrics = state.metrics.clone();
-    let health = state.health.clone();
+    let tasks = state.tasks.clone();
     let observed = state.metrics.clone();
     let app = Route::new()
         .nest_no_strip("/v1", api)
@@ -190,7 +188,7 @@ pub fn routes(state: ApiState, settings: HttpSettings) -> impl Endpoint {
         .at(
             "/metrics",
             get(make_sync(move |_| {
-                observe::render(&metrics, health.as_ref())
+                observe::render(&metrics, tasks.as_ref())
             })),
         )
         .at(

@@ -7,11 +7,11 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use poem_openapi::OperationId;
 
 use crate::metrics::{Metrics, OperationLabels, RequestLabels};
-use crate::store::HealthCheck;
+use crate::service::TaskService;
 
 /// The Prometheus text format, with the pool's numbers as of now.
-pub fn render(metrics: &Metrics, store: &dyn HealthCheck) -> Response {
-    metrics.store.observe(store.stats());
+pub fn render(metrics: &Metrics, tasks: &TaskService) -> Response {
+    tasks.observe_store(&metrics.store);
     Response::builder()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(metrics.render())

@@ -8,7 +8,7 @@ use poem_openapi::Object;
 use poem_openapi::types::ToJSON;
 
 use crate::domain::{TaskId, ValidationError};
-use crate::store::{StoreError, Unavailable};
+use crate::service::{ServiceError, Unavailable};
 use crate::telemetry::DisplayChain;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -314,43 +314,43 @@ impl poem::error::ResponseError for ProblemError {
     }
 }
 
-/// How a store error is told to the client; internals go to the log only.
-pub fn problem_of_store(err: &StoreError) -> Problem {
+/// How a service error is told to the client; internals go to the log only.
+pub fn problem_of_service(err: &ServiceError) -> Problem {
     match err {
-        StoreError::Refused(_) => {
+        ServiceError::Refused(_) => {
             tracing::warn!(error = %DisplayChain(err), "the database refused a write");
         }
-        StoreError::Unavailable { .. } => {
+        ServiceError::Unavailable { .. } => {
             tracing::warn!(error = %DisplayChain(err), "database unavailable");
         }
-        StoreError::OutcomeUnknown(_) => {
+        ServiceError::OutcomeUnknown(_) => {
             tracing::warn!(error = %DisplayChain(err), "a write's outcome is unknown");
         }
-        StoreError::Database(_) => {
+        ServiceError::Internal(_) => {
             tracing::error!(error = %DisplayChain(err), "store failure");
         }
         _ => {}
     }
-    describe_store_error(err)
+    describe_service_error(err)
 }
 
-/// The problem a store error is answered with, without logging it: what
+/// The problem a service error is answered with, without logging it: what
 /// the spec's examples show.
-pub fn describe_store_error(err: &StoreError) -> Problem {
+pub fn describe_service_error(err: &ServiceError) -> Problem {
     match err {
-        StoreError::NotFound(ids) => Problem::not_found(ids.clone()),
-        StoreError::PreconditionFailed(id) => Problem::new(
+        ServiceError::NotFound(ids) => Problem::not_found(ids.clone()),
+        ServiceError::PreconditionFailed(id) => Problem::new(
             ProblemKind::PreconditionFailed,
             None,
             format!("task {id} has changed since the version in If-Match; fetch it again"),
         ),
-        StoreError::InvalidTitle(invalid) => Problem::invalid(
+        ServiceError::InvalidTitle(invalid) => Problem::invalid(
             invalid
                 .iter()
                 .map(|(_, err)| FieldError::invalid("title", err))
                 .collect(),
         ),
-        StoreError::IdempotencyKeyReused => Problem::about_fields(
+        ServiceError::IdempotencyKeyReused => Problem::about_fields(
             ProblemKind::Unprocessable,
             "idempotency-key-reused",
             vec![FieldError::new(
@@ -358,12 +358,12 @@ pub fn describe_store_error(err: &StoreError) -> Problem {
                 "was used before for a create with other content; use a new key for a new task",
             )],
         ),
-        StoreError::Refused(_) => Problem::new(
+        ServiceError::Refused(_) => Problem::new(
             ProblemKind::Conflict,
             None,
             "the database refused the change; nothing was changed",
         ),
-        StoreError::Unavailable { reason, .. } => {
+        ServiceError::Unavailable { reason, .. } => {
             let detail = match reason {
                 Unavailable::TimedOut => {
                     "the database did not answer in time; nothing was changed; try again shortly"
@@ -381,14 +381,14 @@ pub fn describe_store_error(err: &StoreError) -> Problem {
             };
             Problem::unavailable(detail)
         }
-        StoreError::OutcomeUnknown(_) => Problem::new(
+        ServiceError::OutcomeUnknown(_) => Problem::new(
             ProblemKind::OutcomeUnknown,
             None,
             "the database did not confirm the change, which may or may not have been made; \
                  read the task again (or retry a create with the same Idempotency-Key) before \
                  trying again",
         ),
-        StoreError::Database(_) => Problem::internal(),
+        ServiceError::Internal(_) => Problem::internal(),
     }
 }
 

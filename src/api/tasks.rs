@@ -22,8 +22,8 @@ use super::task_types::{
 };
 use super::time::ApiTime;
 use super::{ApiState, ApiTags};
-use crate::domain::{IdempotencyKey, Task, TaskFilter, TaskId, TaskPatch, Timestamp};
-use crate::store::{Created, StoreError};
+use crate::domain::{Created, IdempotencyKey, Task, TaskFilter, TaskId, TaskPatch, Timestamp};
+use crate::service::ServiceError;
 
 pub struct TasksApi;
 
@@ -137,10 +137,10 @@ fn ids_in_query(query: &str) -> Result<Vec<TaskId>, ApiError<DeleteTasks>> {
     Ok(ids)
 }
 
-/// A bulk write's store error, with a bad title named by its item
+/// A bulk write's service error, with a bad title named by its item
 /// (`tasks[2].title`).
-fn bulk_error(err: StoreError, items: &[(TaskId, TaskPatch)]) -> ApiError<ReplaceTasks> {
-    let StoreError::InvalidTitle(invalid) = err else {
+fn bulk_error(err: ServiceError, items: &[(TaskId, TaskPatch)]) -> ApiError<ReplaceTasks> {
+    let ServiceError::InvalidTitle(invalid) = err else {
         return err.into();
     };
     let errors = invalid

@@ -3,7 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{TaskDraft, Timestamp, ValidationError};
+use super::{Task, TaskDraft, Timestamp, ValidationError};
 
 /// The most characters an `Idempotency-Key` may have.
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
@@ -29,6 +29,15 @@ impl IdempotencyKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The answer to a create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Created {
+    New(Task),
+    /// An earlier create with the same idempotency key and content made
+    /// this task; nothing new was written.
+    Replayed(Task),
 }
 
 /// A create made under an idempotency key.

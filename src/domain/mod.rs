@@ -14,7 +14,7 @@ pub use archive::{
     ArchivedNotification, ArchivedTask,
 };
 pub use clock::{Clock, SystemClock};
-pub use idempotency::{IdempotencyKey, IdempotentCreate, MAX_IDEMPOTENCY_KEY_CHARS};
+pub use idempotency::{Created, IdempotencyKey, IdempotentCreate, MAX_IDEMPOTENCY_KEY_CHARS};
 pub use notification::{
     Claim, Delivery, DeliveryState, Notification, NotificationKind, PendingExpiry,
 };

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use futures_util::stream::{self, BoxStream, StreamExt};
 use tokio::sync::broadcast;
 
+use super::ServiceResult;
 use crate::domain::{Notification, NotificationFilter, Page, PageRequest, TaskId};
 use crate::expiry::Delivery;
-use crate::store::{NotificationStore, StoreResult, TaskStore};
+use crate::store::{NotificationStore, TaskStore};
 use crate::telemetry::DisplayChain;
 
 /// Notifications read from the history per query when a feed catches up.
@@ -34,8 +35,8 @@ impl NotificationService {
         &self,
         filter: NotificationFilter,
         page: PageRequest,
-    ) -> StoreResult<Page<Notification>> {
-        self.store.list(filter, page).await
+    ) -> ServiceResult<Page<Notification>> {
+        Ok(self.store.list(filter, page).await?)
     }
 
     /// A task's warnings; `None` when there is no such task (its history
@@ -44,7 +45,7 @@ impl NotificationService {
         &self,
         id: TaskId,
         page: PageRequest,
-    ) -> StoreResult<Option<Page<Notification>>> {
+    ) -> ServiceResult<Option<Page<Notification>>> {
         if self.tasks.get(id).await?.is_none() {
             return Ok(None);
         }

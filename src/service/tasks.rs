@@ -4,12 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::{DatabaseHealth, ServiceResult};
 use crate::domain::{
-    Clock, IdempotencyKey, IdempotentCreate, Page, PageRequest, Precondition, Task, TaskDraft,
-    TaskFilter, TaskId, TaskPatch,
+    Clock, Created, IdempotencyKey, IdempotentCreate, Page, PageRequest, Precondition, Task,
+    TaskDraft, TaskFilter, TaskId, TaskPatch,
 };
 use crate::expiry::ExpiryHandle;
-use crate::store::{Created, DatabaseHealth, HealthCheck, StoreResult, TaskStore};
+use crate::metrics::StoreMetrics;
+use crate::store::{HealthCheck, TaskStore};
 
 pub struct TaskService {
     store: Arc<dyn TaskStore>,
@@ -38,15 +40,21 @@ impl TaskService {
     }
 
     pub async fn health(&self) -> DatabaseHealth {
-        self.health.health().await
+        self.health.health().await.into()
     }
 
-    pub async fn get(&self, id: TaskId) -> StoreResult<Option<Task>> {
-        self.store.get(id).await
+    /// Brings the pool's numbers and the store's retry counts, as of now,
+    /// into the metrics.
+    pub fn observe_store(&self, metrics: &StoreMetrics) {
+        metrics.observe(self.health.stats());
     }
 
-    pub async fn list(&self, filter: TaskFilter, page: PageRequest) -> StoreResult<Page<Task>> {
-        self.store.list(filter, page).await
+    pub async fn get(&self, id: TaskId) -> ServiceResult<Option<Task>> {
+        Ok(self.store.get(id).await?)
+    }
+
+    pub async fn list(&self, filter: TaskFilter, page: PageRequest) -> ServiceResult<Page<Task>> {
+        Ok(self.store.list(filter, page).await?)
     }
 
     /// Creates a task. With a key, a retry of the same create (same key,
@@ -56,7 +64,7 @@ impl TaskService {
         &self,
         draft: &TaskDraft,
         key: Option<IdempotencyKey>,
-    ) -> StoreResult<Created> {
+    ) -> ServiceResult<Created> {
         let now = self.clock.now();
         let idempotency = key
             .map(|key| IdempotentCreate::new(key, draft, now.saturating_add(self.idempotency_ttl)));
@@ -72,7 +80,7 @@ impl TaskService {
         id: TaskId,
         patch: &TaskPatch,
         condition: &Precondition,
-    ) -> StoreResult<Task> {
+    ) -> ServiceResult<Task> {
         let task = self
             .store
             .patch(id, patch, self.clock.now(), condition)
@@ -81,25 +89,25 @@ impl TaskService {
         Ok(task)
     }
 
-    pub async fn replace_many(&self, items: &[(TaskId, TaskPatch)]) -> StoreResult<Vec<Task>> {
+    pub async fn replace_many(&self, items: &[(TaskId, TaskPatch)]) -> ServiceResult<Vec<Task>> {
         let tasks = self.store.replace_many(items, self.clock.now()).await?;
         tasks.iter().for_each(|task| self.expiry.task_saved(task));
         Ok(tasks)
     }
 
-    pub async fn delete(&self, id: TaskId, condition: &Precondition) -> StoreResult<()> {
+    pub async fn delete(&self, id: TaskId, condition: &Precondition) -> ServiceResult<()> {
         self.store.delete(id, condition).await?;
         self.expiry.task_removed(id);
         Ok(())
     }
 
-    pub async fn delete_many(&self, ids: &[TaskId]) -> StoreResult<u64> {
+    pub async fn delete_many(&self, ids: &[TaskId]) -> ServiceResult<u64> {
         let deleted = self.store.delete_many(ids).await?;
         ids.iter().for_each(|id| self.expiry.task_removed(*id));
         Ok(deleted)
     }
 
-    pub async fn delete_all(&self) -> StoreResult<u64> {
+    pub async fn delete_all(&self) -> ServiceResult<u64> {
         let deleted = self.store.delete_all().await?;
         self.expiry.all_removed();
         Ok(deleted)

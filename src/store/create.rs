@@ -4,13 +4,12 @@
 
 use sqlx::{Database, Executor, IntoArguments};
 
-use super::Created;
 use super::dialect::{Conn, Dialect};
 use super::error::StoreError;
 use super::op::{Failure, OpResult};
 use super::rows::{DbTime, IdempotencyRow, TaskRow};
 use super::sql;
-use crate::domain::{IdempotentCreate, Task, TaskDraft, TaskId, Timestamp};
+use crate::domain::{Created, IdempotentCreate, Task, TaskDraft, TaskId, Timestamp};
 
 /// A create's own name, stored with its task under a unique key and never
 /// shown to clients: every attempt of one create sends the same token, so a

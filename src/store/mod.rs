@@ -30,8 +30,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::domain::{
-    Claim, IdempotentCreate, Notification, NotificationFilter, Page, PageRequest, PendingExpiry,
-    Precondition, Task, TaskDraft, TaskFilter, TaskId, TaskPatch, Timestamp,
+    Claim, Created, IdempotentCreate, Notification, NotificationFilter, Page, PageRequest,
+    PendingExpiry, Precondition, Task, TaskDraft, TaskFilter, TaskId, TaskPatch, Timestamp,
 };
 
 pub use archive::{export, import};
@@ -77,15 +77,6 @@ pub trait TaskStore: Send + Sync + 'static {
     /// Deletes the given tasks that exist; returns how many there were.
     async fn delete_many(&self, ids: &[TaskId]) -> StoreResult<u64>;
     async fn delete_all(&self) -> StoreResult<u64>;
-}
-
-/// The answer to a create.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Created {
-    New(Task),
-    /// An earlier create with the same idempotency key and content made
-    /// this task; nothing new was written.
-    Replayed(Task),
 }
 
 /// The warning history, as clients read it.

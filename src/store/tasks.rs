@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::{AssertSqlSafe, Database, Executor, IntoArguments};
 
+use super::TaskStore;
 use super::create::{CreateToken, create_once, insert_or_find};
 use super::dialect::{Conn, Dialect};
 use super::error::{StoreError, StoreResult};
@@ -12,10 +13,9 @@ use super::op::{Op, OpResult};
 use super::rows::{DbTime, IdempotencyRow, TaskRow};
 use super::sql;
 use super::sql_store::SqlStore;
-use super::{Created, TaskStore};
 use crate::domain::{
-    IdempotentCreate, Page, PageRequest, PageStart, Precondition, Task, TaskDraft, TaskFilter,
-    TaskId, TaskPatch, Timestamp,
+    Created, IdempotentCreate, Page, PageRequest, PageStart, Precondition, Task, TaskDraft,
+    TaskFilter, TaskId, TaskPatch, Timestamp,
 };
 
 #[async_trait]
