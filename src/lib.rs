@@ -5,6 +5,7 @@ pub mod app;
 pub mod commands;
 pub mod config;
 pub mod domain;
+pub mod edge;
 pub mod expiry;
 pub mod metrics;
 pub mod server;

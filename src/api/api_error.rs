@@ -9,10 +9,9 @@ use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaRespon
 use poem_openapi::types::Type;
 
 use super::operations::Operation;
-use super::problem::{
-    FieldError, PROBLEM_CONTENT_TYPE, Problem, ProblemError, ProblemKind, problem_of_service,
-};
+use super::problem::problem_of_service;
 use crate::domain::{TaskId, ValidationError};
+use crate::edge::problem::{FieldError, PROBLEM_CONTENT_TYPE, Problem, ProblemError, ProblemKind};
 use crate::service::ServiceError;
 
 impl<Op: Operation> From<ApiError<Op>> for poem::Error {
@@ -120,7 +119,7 @@ impl<Op: Operation> ApiResponse for ApiError<Op> {
     }
 
     fn from_parse_request_error(err: poem::Error) -> Self {
-        Self::new(super::support::parse_errors::problem_of(&err))
+        Self::new(crate::edge::parse_errors::problem_of(&err))
     }
 }
 

@@ -6,14 +6,14 @@ use poem_openapi::types::{Example, MaybeUndefined, ToJSON};
 use serde_json::{Value, json};
 
 use super::notification_types::{DeliveryStateBody, KindBody, NotificationBody, NotificationPage};
-use super::problem::{FieldError, Problem, ProblemKind};
-use super::support::json_string::JsonString;
 use super::task_types::{
     DeleteResult, TaskBody, TaskInput, TaskList, TaskPage, TaskPatchInput, TaskReplacement,
     TaskReplacements, TaskUpdate,
 };
 use super::time::ApiTime;
 use crate::domain::{TaskId, Timestamp};
+use crate::edge::json_string::JsonString;
+use crate::edge::problem::{FieldError, Problem, ProblemKind};
 
 fn time(micros: i64) -> ApiTime {
     Timestamp::from_micros(micros)
@@ -181,7 +181,7 @@ pub fn problem(op: &str, kind: ProblemKind) -> Value {
             "list_tasks" | "list_notifications" | "list_task_notifications" => {
                 Problem::invalid(vec![FieldError::new(
                     "limit",
-                    super::support::parse_errors::expectation("limit"),
+                    crate::edge::parse_errors::expectation("limit"),
                 )])
             }
             "get_task" | "delete_task" => Problem::invalid(vec![FieldError::new(

@@ -10,7 +10,7 @@ use std::time::Duration;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use tokio::sync::Semaphore;
 
-use super::problem::{Problem, ProblemKind};
+use crate::edge::problem::{Problem, ProblemKind};
 use crate::metrics::{HttpMetrics, ShedLabels};
 
 #[derive(Clone)]

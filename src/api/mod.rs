@@ -8,6 +8,7 @@ pub mod auth;
 mod etag;
 mod examples;
 pub mod forwarded;
+mod headers;
 mod health;
 mod limits;
 mod notification_types;
@@ -16,9 +17,10 @@ mod observe;
 pub mod operations;
 mod paging;
 pub mod problem;
-mod support;
+mod spec;
 mod task_types;
 mod tasks;
+mod text;
 mod time;
 
 use std::sync::Arc;
@@ -34,9 +36,9 @@ use tokio::sync::watch;
 use crate::metrics::Metrics;
 use crate::service::{NotificationService, TaskService};
 
+pub use crate::edge::body_limit::MAX_BODY_BYTES;
 pub use notification_types::render as render_notification;
 pub use notifications::StreamLimits;
-pub use support::body_limit::MAX_BODY_BYTES;
 
 /// The page size of every listing when the client names none.
 const fn default_page_size() -> u32 {
@@ -131,12 +133,12 @@ pub(crate) fn openapi() -> OpenApiService<Apis, ()> {
 
 /// Checks `BASE_PATH` (for the configuration's parser).
 pub fn support_base_path(raw: &str) -> Result<String, String> {
-    support::base_path::parse(raw)
+    crate::edge::base_path::parse(raw)
 }
 
 /// The spec as served, without a database or a listener.
 pub fn spec() -> String {
-    support::spec::complete(&openapi().spec()).expect(SPEC_COMPLETES)
+    spec::complete(&openapi().spec()).expect(SPEC_COMPLETES)
 }
 
 /// The spec completion is fixed code over fixed types; a unit test of
@@ -161,11 +163,11 @@ pub fn routes(state: ApiState, settings: HttpSettings) -> impl Endpoint {
         openapi().server(settings.base_path.clone())
     };
     let generated = api.spec();
-    let spec = support::spec::complete(&generated).expect(SPEC_COMPLETES);
+    let spec = spec::complete(&generated).expect(SPEC_COMPLETES);
     // Swagger UI embeds the spec in its page: give it the completed one.
     let docs = api.swagger_ui_html().replacen(&generated, &spec, 1);
-    let docs = support::swagger_ui::order_operations(&docs, SWAGGER_ORDER);
-    let table = Arc::new(support::routes::RouteTable::from_spec(&spec));
+    let docs = crate::edge::swagger_ui::order_operations(&docs, SWAGGER_ORDER);
+    let table = Arc::new(crate::edge::routes::RouteTable::from_spec(&spec));
     let metrics = state.metrics.clone();
     let tasks = state.tasks.clone();
     let observed = state.metrics.clone();
@@ -184,7 +186,7 @@ pub fn routes(state: ApiState, settings: HttpSettings) -> impl Endpoint {
             "/docs",
             get(make_sync(move |_| Html(docs.clone()))).with(Compression::new()),
         )
-        .at("/favicon.ico", get(make_sync(|_| support::favicon())))
+        .at("/favicon.ico", get(make_sync(|_| crate::edge::favicon())))
         .at(
             "/metrics",
             get(make_sync(move |_| {
@@ -195,11 +197,11 @@ pub fn routes(state: ApiState, settings: HttpSettings) -> impl Endpoint {
             "/",
             get(make_sync(|_| Redirect::see_other("/docs").into_response())),
         )
-        .catch_all_error(support::parse_errors::catch_all)
-        .with(support::routes::CheckRoutes(table))
+        .catch_all_error(crate::edge::parse_errors::catch_all)
+        .with(crate::edge::routes::CheckRoutes(table))
         .with(auth::RequireToken::new(settings.tokens.clone()))
         // Outside the token check: a preflight carries no token.
-        .with(support::cross_origin::CrossOrigin::new(
+        .with(crate::edge::cross_origin::CrossOrigin::new(
             settings.cors_origins.iter().map(String::as_str),
         ))
         .data(state.clone())
@@ -210,13 +212,16 @@ pub fn routes(state: ApiState, settings: HttpSettings) -> impl Endpoint {
         ))
         // Outside the limit on requests in flight: a body is received
         // before its request takes a place.
-        .with(support::body_limit::BodyLimit::new(
+        .with(crate::edge::body_limit::BodyLimit::new(
             settings.max_in_flight,
             settings.body_read_timeout,
         ))
         .with(observe::RecordRequests(observed))
-        .with(CatchPanic::new().with_handler(|_| problem::Problem::internal().into_response()));
-    let app = app.with(support::base_path::BasePath(settings.base_path.clone()));
+        .with(
+            CatchPanic::new()
+                .with_handler(|_| crate::edge::problem::Problem::internal().into_response()),
+        );
+    let app = app.with(crate::edge::base_path::BasePath(settings.base_path.clone()));
     app.with_if(
         settings.access_log,
         access_log::AccessLog::new(settings.trusted_proxies.clone()),

@@ -13,14 +13,15 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::api_error::ApiError;
 use super::auth::ApiAuth;
+use super::headers::LastEventId;
 use super::notification_types::{NotificationBody, NotificationPage, render};
 use super::operations::{ListNotifications, ListTaskNotifications, StreamNotifications};
 use super::paging::{self, Cursor, Listing};
-use super::problem::Problem;
-use super::support::event_stream::EventStreamBody;
-use super::support::headers::{LastEventId, RawHeader};
 use super::{ApiState, ApiTags};
 use crate::domain::{Notification, NotificationFilter, Page, PageRequest, PageStart, TaskId};
+use crate::edge::event_stream::EventStreamBody;
+use crate::edge::headers::RawHeader;
+use crate::edge::problem::Problem;
 use crate::metrics::HttpMetrics;
 
 pub struct NotificationsApi;

@@ -2,7 +2,7 @@
 //! so. The spec's responses, their examples, and each handler's error type
 //! (`ApiError<ThatOperation>`) all follow from this table.
 
-use super::problem::ProblemKind::{self, *};
+use crate::edge::problem::ProblemKind::{self, *};
 
 /// An operation of the API.
 pub trait Operation: Send + Sync + 'static {

@@ -13,8 +13,8 @@ use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::{ParseError, ParseFromParameter, ParseResult, Type};
 use sha2::{Digest, Sha256};
 
-use super::problem::FieldError;
 use crate::domain::{PageRequest, PageStart};
+use crate::edge::problem::FieldError;
 
 /// A `cursor` query parameter as the spec states it: 1 to 256 base64url
 /// characters. Checked by hand: poem-openapi's `pattern` validator compiles
@@ -147,7 +147,7 @@ pub fn page_request(
             None => {
                 return Err(vec![FieldError::new(
                     "cursor",
-                    super::support::parse_errors::expectation("cursor"),
+                    crate::edge::parse_errors::expectation("cursor"),
                 )]);
             }
         },

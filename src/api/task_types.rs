@@ -3,12 +3,12 @@
 use poem_openapi::Object;
 use poem_openapi::types::MaybeUndefined;
 
-use super::problem::FieldError;
-use super::support::json_body::RequestBody;
-use super::support::json_string::{DescriptionText, TitleText};
-use super::support::schema_check::Fields;
+use super::text::{DescriptionText, TitleText};
 use super::time::ApiTime;
 use crate::domain::{Description, Task, TaskDraft, TaskId, TaskPatch, Title, TitleEdit};
+use crate::edge::json_body::RequestBody;
+use crate::edge::problem::FieldError;
+use crate::edge::schema_check::Fields;
 
 /// The most tasks one bulk request may name.
 pub const MAX_BULK: usize = 1000;
@@ -303,7 +303,7 @@ pub struct DeleteResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::support::schema_check::{DATE_TIME, REQUIRED, UNKNOWN_FIELD};
+    use crate::edge::schema_check::{DATE_TIME, REQUIRED, UNKNOWN_FIELD};
     use serde_json::json;
 
     fn named(errors: &[FieldError]) -> Vec<(&str, &str)> {

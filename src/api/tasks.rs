@@ -13,9 +13,6 @@ use super::operations::{
     CreateTask, DeleteTask, DeleteTasks, GetTask, ListTasks, PatchTask, ReplaceTask, ReplaceTasks,
 };
 use super::paging::{self, Cursor, Listing};
-use super::problem::{FieldError, Problem, ProblemKind};
-use super::support::headers::RawHeader;
-use super::support::json_body::{JsonBody, MergePatchBody};
 use super::task_types::{
     DeleteResult, MAX_BULK, Replacements, TaskBody, TaskInput, TaskList, TaskPage, TaskPatchInput,
     TaskReplacements, TaskUpdate,
@@ -23,6 +20,9 @@ use super::task_types::{
 use super::time::ApiTime;
 use super::{ApiState, ApiTags};
 use crate::domain::{Created, IdempotencyKey, Task, TaskFilter, TaskId, TaskPatch, Timestamp};
+use crate::edge::headers::RawHeader;
+use crate::edge::json_body::{JsonBody, MergePatchBody};
+use crate::edge::problem::{FieldError, Problem, ProblemKind};
 use crate::service::ServiceError;
 
 pub struct TasksApi;
@@ -119,7 +119,7 @@ fn time_param<Op: super::operations::Operation>(
 /// Every id of every `ids` parameter, comma-separated or repeated.
 /// (poem-openapi reads only the first `ids` of a non-exploded list.)
 fn ids_in_query(query: &str) -> Result<Vec<TaskId>, ApiError<DeleteTasks>> {
-    let expected = super::support::parse_errors::expectation("ids");
+    let expected = crate::edge::parse_errors::expectation("ids");
     let refuse = || ApiError::invalid(vec![FieldError::new("ids", expected)]);
     let mut ids = Vec::new();
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
@@ -127,7 +127,7 @@ fn ids_in_query(query: &str) -> Result<Vec<TaskId>, ApiError<DeleteTasks>> {
             continue;
         }
         for raw in value.split(',') {
-            let id = super::support::digits::canonical::<i64>(raw).ok_or_else(refuse)?;
+            let id = crate::edge::digits::canonical::<i64>(raw).ok_or_else(refuse)?;
             ids.push(task_id::<DeleteTasks>(id, "ids")?);
         }
     }
@@ -321,7 +321,7 @@ impl TasksApi {
         /// `true` to delete every task (and then without `ids`).
         all: Query<Option<bool>>,
     ) -> Result<DeletedTasks, ApiError<DeleteTasks>> {
-        if super::support::body_limit::has_body(request) {
+        if crate::edge::body_limit::has_body(request) {
             return Err(ApiError::invalid(vec![FieldError::new(
                 "(body)",
                 "DELETE /v1/tasks takes no body; name the tasks in the `ids` parameter",

@@ -10,11 +10,11 @@
 //! - hyper's own error answers (400, 414, 431) given a problem body like
 //!   every other error, and a 505 problem for a client that speaks HTTP/2
 //!   without asking, which hyper would close without a word
-//!   (`hyper_errors.rs`);
+//!   (`edge/hyper_errors.rs`);
 //! - graceful shutdown: stop accepting, let requests in flight finish for
 //!   a while, then drop what is left.
 
-mod hyper_errors;
+use crate::edge::hyper_errors;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -245,8 +245,8 @@ async fn is_health_check(stream: &TcpStream) -> bool {
 
 /// Over the connection limit: a fixed answer, then close.
 async fn refuse(mut stream: TcpStream) {
-    let body = crate::api::problem::Problem::new(
-        crate::api::problem::ProblemKind::Unavailable,
+    let body = crate::edge::problem::Problem::new(
+        crate::edge::problem::ProblemKind::Unavailable,
         Some("overloaded"),
         "the server is at its limit of open connections; try again shortly",
     );

@@ -19,7 +19,7 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
 
-use super::problem::{Problem, ProblemKind};
+use crate::edge::problem::{Problem, ProblemKind};
 
 /// `Authorization: Bearer <token>`; required when the server runs with
 /// `API_TOKEN` (or `API_TOKEN_FILE`) or `API_TOKENS_FILE`, ignored

@@ -13,9 +13,9 @@ use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use serde_json::Value;
 
-use super::super::problem::{FieldError, Problem, problem_response};
 use super::digits;
 use super::parse_errors::expectation;
+use super::problem::{FieldError, Problem, problem_response};
 
 /// Paths served outside the spec (Swagger UI, the spec, metrics…): GET only.
 pub const PLAIN_PATHS: &[&str] = &["/", "/docs", "/openapi.json", "/metrics", "/favicon.ico"];

@@ -7,9 +7,9 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use super::super::examples;
-use super::super::operations;
-use super::super::problem::PROBLEM_CONTENT_TYPE;
+use super::examples;
+use super::operations;
+use crate::edge::problem::PROBLEM_CONTENT_TYPE;
 
 const STREAM: &str = "/v1/notifications/stream";
 const DELETE_TASKS: &str = "/paths/~1v1~1tasks/delete/parameters";

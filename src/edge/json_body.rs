@@ -18,7 +18,7 @@ use poem_openapi::types::{ParseFromJSON, Type};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::super::problem::{FieldError, Problem, ProblemError, ProblemKind};
+use super::problem::{FieldError, Problem, ProblemError, ProblemKind};
 use super::schema_check::{Fields, Schema};
 
 /// A request body type: its wire shape (for the spec and for the checks of
@@ -232,9 +232,29 @@ mod tests {
         );
     }
 
+    #[derive(poem_openapi::Object)]
+    struct Thing {
+        name: String,
+    }
+
+    impl RequestBody for Thing {
+        type Parsed = String;
+
+        fn into_domain(self, _: &mut Fields) -> Option<String> {
+            Some(self.name)
+        }
+    }
+
+    #[test]
+    fn a_body_of_the_declared_shape_reaches_the_domain_and_any_other_is_refused() {
+        assert_eq!(Thing::parse(serde_json::json!({"name": "a"})).unwrap(), "a");
+        let errors = Thing::parse(serde_json::json!({"name": 1, "nam": "a"})).unwrap_err();
+        assert_eq!(errors.len(), 2);
+    }
+
     #[test]
     fn only_the_declared_media_type_is_taken() {
-        type B = Body<super::super::super::task_types::TaskInput, Json>;
+        type B = Body<Thing, Json>;
         assert!(B::check_content_type("application/json"));
         assert!(B::check_content_type("Application/JSON; charset=UTF-8"));
         for other in [

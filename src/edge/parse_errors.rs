@@ -5,7 +5,7 @@
 use poem::http::StatusCode;
 use poem_openapi::error::{ContentTypeError, ParseParamError, ParsePathError};
 
-use super::super::problem::{FieldError, Problem, ProblemError, ProblemKind};
+use super::problem::{FieldError, Problem, ProblemError, ProblemKind};
 
 /// What each parameter takes, for the message when it cannot be parsed.
 /// (poem-openapi's own messages name its internal types.) A test checks

@@ -18,7 +18,7 @@ use poem::http::{Method, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::super::problem::{Problem, ProblemKind};
+use super::problem::{Problem, ProblemKind};
 
 /// The largest body of every request but a bulk replace.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

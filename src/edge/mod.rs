@@ -1,5 +1,9 @@
-//! Code that works around a gap in poem or poem-openapi, each piece with
-//! its reason at the top of its module.
+//! What poem and poem-openapi lack, for any JSON API over HTTP: strict
+//! request bodies checked against their declared schema, problem
+//! documents, the route and parameter table, hyper's errors as problems,
+//! SSE framing, body limits, CORS, a base path. Each piece has its reason
+//! at the top of its module. Nothing here knows of tasks: `api/` is built
+//! on it, never the other way round.
 
 pub mod base_path;
 pub mod body_limit;
@@ -7,12 +11,13 @@ pub mod cross_origin;
 pub mod digits;
 pub mod event_stream;
 pub mod headers;
+pub mod hyper_errors;
 pub mod json_body;
 pub mod json_string;
 pub mod parse_errors;
+pub mod problem;
 pub mod routes;
 pub mod schema_check;
-pub mod spec;
 pub mod swagger_ui;
 
 use poem::Response;

@@ -22,7 +22,7 @@ use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 use serde_json::{Map, Value};
 
-use super::super::problem::FieldError;
+use super::problem::FieldError;
 
 /// What a date-time field is told when it is not one.
 pub const DATE_TIME: &str =

@@ -1,13 +1,13 @@
 //! [`JsonString`]: how a request string field is described in the spec,
-//! while its rules are checked by the domain (`input.rs`), not by
+//! while its rules are checked by the domain type it becomes, not by
 //! poem-openapi.
 //!
 //! poem-openapi's `String` also accepts numbers and booleans (`"title": 5`
 //! becomes `"5"`); a client that sends the wrong type has a bug we should
 //! tell it about, not paper over. And a validator attribute would refuse a
 //! bad title before the domain sees it, with a message that names no field;
-//! so the shape here only describes the rules in the spec, and
-//! `Title::parse` and `Description::parse` enforce them with field errors.
+//! so a [`StringShape`] only describes the rules in the spec, and the
+//! domain type enforces them with field errors (`schema_check::Fields`).
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
@@ -16,50 +16,13 @@ use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use serde_json::Value;
 
-use crate::domain::{MAX_DESCRIPTION_BYTES, MAX_TITLE_CHARS};
-
 /// What the spec says about a string field.
 pub trait StringShape: Send + Sync + 'static {
     fn describe(schema: MetaSchema) -> MetaSchema;
 }
 
-/// A title: no C0 control character, at least one character that is not
-/// white space (in the ECMAScript, Python and Rust senses alike), at most
-/// 255 characters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TitleShape;
-
-impl StringShape for TitleShape {
-    fn describe(schema: MetaSchema) -> MetaSchema {
-        MetaSchema {
-            max_length: Some(MAX_TITLE_CHARS),
-            pattern: Some(
-                r"^[^\u0000-\u001F]*[^\s\u0000-\u001F\u0085\uFEFF][^\u0000-\u001F]*$".to_owned(),
-            ),
-            ..schema
-        }
-    }
-}
-
-/// A description: at most 65,535 bytes of UTF-8, which is at most as many
-/// characters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DescriptionShape;
-
-impl StringShape for DescriptionShape {
-    fn describe(schema: MetaSchema) -> MetaSchema {
-        MetaSchema {
-            max_length: Some(MAX_DESCRIPTION_BYTES),
-            ..schema
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonString<S>(pub String, PhantomData<S>);
-
-pub type TitleText = JsonString<TitleShape>;
-pub type DescriptionText = JsonString<DescriptionShape>;
 
 impl<S> JsonString<S> {
     pub fn new(text: impl Into<String>) -> Self {
