@@ -1,9 +1,10 @@
 -- Completion: `status` is 'open' or 'done', and `completed_dt` (UTC
 -- microseconds) says when a task was completed. The default makes a row
--- that another tool inserts naming only its title an open task. A value
--- other than 'done' (another tool's 'DONE' or 'closed') is served as open
--- and still warned about: the claim and the pending-expiry queries test
--- `status <> 'done'` exactly as the service reads it.
+-- that another tool inserts naming only its title an open task. Any value
+-- but 'done' (trailing spaces aside), such as another tool's 'DONE' or
+-- 'closed', is served as open and still warned about: the claim and the
+-- pending-expiry queries test `RTRIM(status) <> 'done'`, as the service
+-- reads it.
 ALTER TABLE task ADD COLUMN status TEXT NOT NULL DEFAULT 'open';
 ALTER TABLE task ADD COLUMN completed_dt INTEGER NULL;
 

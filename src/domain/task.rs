@@ -142,12 +142,14 @@ impl TaskStatus {
         }
     }
 
-    /// A stored status: exactly `done` is done; anything else another tool
-    /// wrote (`DONE`, `closed`, a number) is open, as the claim of a
-    /// warning reads it (`status <> 'done'`), so that what a client is
-    /// shown and what is warned about agree.
+    /// A stored status: `done` (trailing spaces aside) is done; anything
+    /// else another tool wrote (`DONE`, `closed`, a number) is open, as the
+    /// claim of a warning reads it (`RTRIM(status) <> 'done'`), so that what
+    /// a client is shown and what is warned about agree.
     pub fn from_stored(stored: Option<&str>) -> Self {
-        stored.and_then(Self::parse).unwrap_or_default()
+        stored
+            .and_then(|stored| Self::parse(stored.trim_end_matches(' ')))
+            .unwrap_or_default()
     }
 }
 
@@ -449,7 +451,15 @@ mod tests {
     #[test]
     fn only_done_exactly_is_a_stored_done() {
         assert_eq!(TaskStatus::from_stored(Some("done")), TaskStatus::Done);
-        for odd in [Some("DONE"), Some("closed"), Some(""), None, Some("open")] {
+        assert_eq!(TaskStatus::from_stored(Some("done  ")), TaskStatus::Done);
+        for odd in [
+            Some("DONE"),
+            Some(" done"),
+            Some("closed"),
+            Some(""),
+            None,
+            Some("open"),
+        ] {
             assert_eq!(TaskStatus::from_stored(odd), TaskStatus::Open, "{odd:?}");
         }
     }

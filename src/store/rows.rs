@@ -141,8 +141,8 @@ impl RowReader {
         time
     }
 
-    /// A task's status: anything but `done` exactly is open (see
-    /// [`TaskStatus::from_stored`]); a value that is not `open` either is
+    /// A task's status: anything but `done` is open (see
+    /// [`TaskStatus::from_stored`]); a value taskman does not write is
     /// logged.
     fn status(&self, stored: Stored<String>) -> TaskStatus {
         let odd = match &stored {
@@ -150,6 +150,10 @@ impl RowReader {
             Stored::Value(value) => Some(format!("{value:?} is neither open nor done")),
             Stored::Null => Some("NULL".to_owned()),
             Stored::Unreadable(why) => Some(why.clone()),
+        };
+        let status = match &stored {
+            Stored::Value(value) => TaskStatus::from_stored(Some(value)),
+            _ => TaskStatus::Open,
         };
         if let Some(why) = odd
             && UNREADABLE_LOGGED.first_time(self.table, self.id, "status")
@@ -159,13 +163,11 @@ impl RowReader {
                 id = self.id,
                 column = "status",
                 reason = why,
-                "stored status is not one taskman writes; it is served as open"
+                served = status.as_str(),
+                "stored status is not one taskman writes; it is served as `served`"
             );
         }
-        match stored {
-            Stored::Value(value) => TaskStatus::from_stored(Some(&value)),
-            _ => TaskStatus::Open,
-        }
+        status
     }
 
     fn unreadable(&self, column: &str, why: &str) {

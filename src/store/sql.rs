@@ -96,10 +96,12 @@ pub const RECORD_DELIVERY: &str = "UPDATE notification SET delivery_state = ?, \
      next_attempt_at = ?, delivered_at = ? WHERE id = ?";
 
 /// A task awaits a warning while it is not done and has an expiry that no
-/// notification records yet.
+/// notification records yet. Trailing spaces aside (MySQL ignores them in
+/// comparisons, SQLite does not), `done` is done and anything else open:
+/// exactly as `TaskStatus::from_stored` reads it.
 macro_rules! awaiting_warning {
     () => {
-        " t.expiry_dt IS NOT NULL AND t.status <> 'done' AND NOT EXISTS \
+        " t.expiry_dt IS NOT NULL AND RTRIM(t.status) <> 'done' AND NOT EXISTS \
          (SELECT 1 FROM notification n WHERE n.task_id = t.id AND n.expiry_dt = t.expiry_dt)"
     };
 }

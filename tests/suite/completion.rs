@@ -312,6 +312,11 @@ async fn a_task_another_tool_inserts_is_open_and_odd_statuses_are_served(backend
             json!("done"),
             Value::Null,
         ),
+        (
+            "UPDATE task SET status = 'done  ' WHERE id = ?",
+            json!("done"),
+            Value::Null,
+        ),
     ];
     let id = match backend {
         Backend::Sqlite => {
