@@ -92,7 +92,7 @@ pub fn none_match(list: Option<&TagList>, task: &Task) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{TaskId, Timestamp, Title};
+    use crate::domain::{TaskId, TaskStatus, Timestamp, Title};
 
     fn task(version: i64) -> Task {
         let at = Timestamp::from_micros(version);
@@ -103,6 +103,8 @@ mod tests {
             expiry_dt: None,
             create_dt: at,
             update_dt: at,
+            status: TaskStatus::Open,
+            completed_dt: None,
         }
     }
 

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::notification_types::{DeliveryStateBody, KindBody, NotificationBody, NotificationPage};
 use super::task_types::{
     DeleteResult, TaskBody, TaskInput, TaskList, TaskPage, TaskPatchInput, TaskReplacement,
-    TaskReplacements, TaskUpdate,
+    TaskReplacements, TaskStatusBody, TaskUpdate,
 };
 use super::time::ApiTime;
 use crate::domain::{TaskId, Timestamp};
@@ -36,6 +36,8 @@ impl Example for TaskBody {
             expiry_dt: Some(time(EXPIRY)),
             create_dt: Some(time(CREATED)),
             update_dt: Some(time(CREATED)),
+            status: TaskStatusBody::Open,
+            completed_dt: None,
         }
     }
 }
@@ -188,6 +190,9 @@ pub fn problem(op: &str, kind: ProblemKind) -> Value {
                 "If-None-Match",
                 super::etag::EXPECTED,
             )]),
+            "complete_task" | "reopen_task" => {
+                Problem::invalid(vec![FieldError::new("If-Match", super::etag::EXPECTED)])
+            }
             "delete_tasks" => Problem::invalid(vec![FieldError::new(
                 "id",
                 "is not a parameter of this operation; it takes ids",

@@ -54,6 +54,8 @@ const SWAGGER_ORDER: &[&str] = &[
     "replace_task",
     "patch_task",
     "delete_task",
+    "complete_task",
+    "reopen_task",
     "replace_tasks",
     "delete_tasks",
     "list_notifications",

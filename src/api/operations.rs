@@ -62,6 +62,14 @@ operations! {
         BadRequest, Unauthorized, Forbidden, NotFound, PreconditionFailed, Internal, Unavailable,
         OutcomeUnknown,
     ];
+    CompleteTask = "complete_task": [
+        BadRequest, Unauthorized, Forbidden, NotFound, PreconditionFailed, Internal, Unavailable,
+        OutcomeUnknown,
+    ];
+    ReopenTask = "reopen_task": [
+        BadRequest, Unauthorized, Forbidden, NotFound, PreconditionFailed, Internal, Unavailable,
+        OutcomeUnknown,
+    ];
     ListNotifications = "list_notifications": [BadRequest, Unauthorized, Forbidden, Internal, Unavailable];
     StreamNotifications = "stream_notifications": [BadRequest, Unauthorized, Forbidden, Unavailable];
     ListTaskNotifications = "list_task_notifications": [
@@ -91,6 +99,8 @@ mod tests {
             "replace_task",
             "patch_task",
             "delete_task",
+            "complete_task",
+            "reopen_task",
         ];
         for (id, problems) in ALL {
             assert_eq!(

@@ -1,11 +1,13 @@
 //! The task wire types, and how request bodies become domain values.
 
-use poem_openapi::Object;
 use poem_openapi::types::MaybeUndefined;
+use poem_openapi::{Enum, Object};
 
 use super::text::{DescriptionText, TitleText};
 use super::time::ApiTime;
-use crate::domain::{Description, Task, TaskDraft, TaskId, TaskPatch, Title, TitleEdit};
+use crate::domain::{
+    Description, Task, TaskDraft, TaskId, TaskPatch, TaskStatus, Title, TitleEdit,
+};
 use crate::edge::json_body::RequestBody;
 use crate::edge::problem::FieldError;
 use crate::edge::schema_check::Fields;
@@ -36,6 +38,31 @@ pub struct TaskBody {
     /// (`null` only as for `create_dt`).
     #[oai(nullable)]
     pub update_dt: Option<ApiTime>,
+    /// `open` until the task is completed (`POST /v1/tasks/{id}/complete`),
+    /// `done` until it is reopened. A done task gets no expiry warning.
+    pub status: TaskStatusBody,
+    /// When the task was completed, in UTC; `null` while it is open.
+    #[oai(nullable)]
+    pub completed_dt: Option<ApiTime>,
+}
+
+/// Whether a task is still to be done.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename = "TaskStatus", rename_all = "lowercase")]
+pub enum TaskStatusBody {
+    /// Still to be done; warned about before its expiry.
+    Open,
+    /// Completed; no warning comes.
+    Done,
+}
+
+impl From<TaskStatus> for TaskStatusBody {
+    fn from(status: TaskStatus) -> Self {
+        match status {
+            TaskStatus::Open => Self::Open,
+            TaskStatus::Done => Self::Done,
+        }
+    }
 }
 
 impl From<Task> for TaskBody {
@@ -47,6 +74,8 @@ impl From<Task> for TaskBody {
             expiry_dt: task.expiry_dt.map(ApiTime::from),
             create_dt: task.create_dt.map(ApiTime::from),
             update_dt: task.update_dt.map(ApiTime::from),
+            status: task.status.into(),
+            completed_dt: task.completed_dt.map(ApiTime::from),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `/v1/tasks`: create, list, read, replace, patch and delete, singly and in bulk.
+//! `/v1/tasks`: create, list, read, replace, patch and delete, singly and in
+//! bulk; complete and reopen.
 
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -10,7 +11,8 @@ use super::auth::ApiAuth;
 use super::etag::TagList;
 use super::etag::{etag, none_match, precondition};
 use super::operations::{
-    CreateTask, DeleteTask, DeleteTasks, GetTask, ListTasks, PatchTask, ReplaceTask, ReplaceTasks,
+    CompleteTask, CreateTask, DeleteTask, DeleteTasks, GetTask, ListTasks, PatchTask, ReopenTask,
+    ReplaceTask, ReplaceTasks,
 };
 use super::paging::{self, Cursor, Listing};
 use super::task_types::{
@@ -151,6 +153,21 @@ fn bulk_error(err: ServiceError, items: &[(TaskId, TaskPatch)]) -> ApiError<Repl
         })
         .collect();
     ApiError::invalid(errors)
+}
+
+/// Refuses a body sent to an operation that takes none (`action` names
+/// it), rather than ignoring what the client meant by it.
+fn no_body<Op: super::operations::Operation>(
+    request: &poem::Request,
+    action: &str,
+) -> Result<(), ApiError<Op>> {
+    if crate::edge::body_limit::has_body(request) {
+        return Err(ApiError::invalid(vec![FieldError::new(
+            "(body)",
+            format!("POST /v1/tasks/{{id}}/{action} takes no body"),
+        )]));
+    }
+    Ok(())
 }
 
 /// Why a `DELETE /v1/tasks` that names nothing deletes nothing: a client
@@ -421,6 +438,68 @@ impl TasksApi {
         };
         let condition = precondition(if_match.0);
         Ok(state.tasks.patch(id, &patch, &condition).await?.into())
+    }
+
+    /// Complete a task
+    ///
+    /// Marks the task `done` and sets `completed_dt` to the server's time;
+    /// its expiry warning, if not given yet, will not come (on every
+    /// replica). Completing a task that is already done changes nothing,
+    /// not even its version, and answers 200 with the task, also when
+    /// `If-Match` names an older version (the change it asks for is made).
+    /// Takes no body.
+    #[oai(
+        path = "/tasks/:id/complete",
+        method = "post",
+        operation_id = "complete_task"
+    )]
+    async fn complete_task(
+        &self,
+        _auth: ApiAuth,
+        state: Data<&ApiState>,
+        request: &poem::Request,
+        /// The task's id.
+        #[oai(validator(minimum(value = "1")))]
+        id: Path<i64>,
+        /// Complete only if the task is still at one of these versions (else 412).
+        #[oai(name = "If-Match")]
+        if_match: RawHeader<TagList>,
+    ) -> Result<OneTask, ApiError<CompleteTask>> {
+        no_body(request, "complete")?;
+        let id = task_id(id.0, "id")?;
+        let condition = precondition(if_match.0);
+        Ok(state.tasks.complete(id, &condition).await?.into())
+    }
+
+    /// Reopen a task
+    ///
+    /// Marks the task `open` again and clears `completed_dt`. Its expiry
+    /// warning is armed again, unless the warning for that expiry was
+    /// already given: a warning is never given twice for one expiry.
+    /// Reopening an open task changes nothing, not even its version, and
+    /// answers 200 with the task, also when `If-Match` names an older
+    /// version. Takes no body.
+    #[oai(
+        path = "/tasks/:id/reopen",
+        method = "post",
+        operation_id = "reopen_task"
+    )]
+    async fn reopen_task(
+        &self,
+        _auth: ApiAuth,
+        state: Data<&ApiState>,
+        request: &poem::Request,
+        /// The task's id.
+        #[oai(validator(minimum(value = "1")))]
+        id: Path<i64>,
+        /// Reopen only if the task is still at one of these versions (else 412).
+        #[oai(name = "If-Match")]
+        if_match: RawHeader<TagList>,
+    ) -> Result<OneTask, ApiError<ReopenTask>> {
+        no_body(request, "reopen")?;
+        let id = task_id(id.0, "id")?;
+        let condition = precondition(if_match.0);
+        Ok(state.tasks.reopen(id, &condition).await?.into())
     }
 
     /// Delete a task

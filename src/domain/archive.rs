@@ -8,12 +8,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Timestamp;
+use super::{TaskStatus, Timestamp};
 
 /// `format` in the header.
 pub const ARCHIVE_FORMAT: &str = "taskman-archive";
 /// Bumped when a record changes in a way an older import cannot read.
-pub const ARCHIVE_VERSION: u32 = 1;
+/// Version 2 added `status` and `completed_dt` to tasks.
+pub const ARCHIVE_VERSION: u32 = 2;
+/// The oldest version an import still reads: a task of a version 1
+/// archive has neither field, and is imported open.
+pub const OLDEST_ARCHIVE_VERSION: u32 = 1;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -49,6 +53,11 @@ pub struct ArchivedTask {
     /// still holds after a move.
     #[serde(with = "rfc3339_opt")]
     pub update_dt: Option<Timestamp>,
+    /// Left out (a version 1 archive): open.
+    #[serde(default)]
+    pub status: TaskStatus,
+    #[serde(default, with = "rfc3339_opt")]
+    pub completed_dt: Option<Timestamp>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +143,8 @@ mod tests {
             expiry_dt: Timestamp::from_micros(1_800_000_000_123_456),
             create_dt: Timestamp::from_micros(1_700_000_000_000_000),
             update_dt: Timestamp::from_micros(1_700_000_000_000_001),
+            status: TaskStatus::Done,
+            completed_dt: Timestamp::from_micros(1_700_000_000_000_001),
         })
     }
 
@@ -143,12 +154,22 @@ mod tests {
         assert!(!line.contains('\n'));
         assert_eq!(
             line,
-            r#"{"type":"task","id":7,"title":"Pay \"rent\" ✓","description":null,"expiry_dt":"2027-01-15T08:00:00.123456Z","create_dt":"2023-11-14T22:13:20Z","update_dt":"2023-11-14T22:13:20.000001Z"}"#
+            r#"{"type":"task","id":7,"title":"Pay \"rent\" ✓","description":null,"expiry_dt":"2027-01-15T08:00:00.123456Z","create_dt":"2023-11-14T22:13:20Z","update_dt":"2023-11-14T22:13:20.000001Z","status":"done","completed_dt":"2023-11-14T22:13:20.000001Z"}"#
         );
         assert_eq!(
             serde_json::from_str::<ArchiveRecord>(&line).unwrap(),
             task()
         );
+    }
+
+    #[test]
+    fn a_task_of_a_version_1_archive_reads_as_open() {
+        let line = r#"{"type":"task","id":7,"title":"t","description":null,"expiry_dt":null,"create_dt":null,"update_dt":null}"#;
+        let ArchiveRecord::Task(task) = serde_json::from_str(line).unwrap() else {
+            panic!("not a task");
+        };
+        assert_eq!(task.status, TaskStatus::Open);
+        assert_eq!(task.completed_dt, None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod time;
 
 pub use archive::{
     ARCHIVE_FORMAT, ARCHIVE_VERSION, ArchiveEnd, ArchiveHeader, ArchiveRecord,
-    ArchivedNotification, ArchivedTask,
+    ArchivedNotification, ArchivedTask, OLDEST_ARCHIVE_VERSION,
 };
 pub use clock::{Clock, SystemClock};
 pub use idempotency::{Created, IdempotencyKey, IdempotentCreate, MAX_IDEMPOTENCY_KEY_CHARS};
@@ -21,7 +21,7 @@ pub use notification::{
 pub use page::{NotificationFilter, Page, PageRequest, PageStart, TaskFilter};
 pub use precondition::Precondition;
 pub use task::{
-    Description, MAX_DESCRIPTION_BYTES, MAX_TITLE_CHARS, Task, TaskDraft, TaskId, TaskPatch, Title,
-    TitleEdit, ValidationError,
+    Description, MAX_BULK, MAX_DESCRIPTION_BYTES, MAX_TITLE_CHARS, StatusChange, Task, TaskDraft,
+    TaskId, TaskIds, TaskPatch, TaskStatus, Title, TitleEdit, ValidationError,
 };
 pub use time::Timestamp;

@@ -23,6 +23,8 @@ pub enum ValidationError {
     Required,
     #[error("must be 1 to 255 visible ASCII characters")]
     IdempotencyKey,
+    #[error("must name 1 to {MAX_BULK} tasks")]
+    IdCount,
 }
 
 /// A task's identity, as assigned by the database.
@@ -112,6 +114,45 @@ impl Description {
     }
 }
 
+/// Whether a task is still to be done. A done task gets no expiry warning.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskStatus {
+    #[default]
+    Open,
+    Done,
+}
+
+impl TaskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Done => "done",
+        }
+    }
+
+    /// `open` or `done`, exactly.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "open" => Some(Self::Open),
+            "done" => Some(Self::Done),
+            _ => None,
+        }
+    }
+
+    /// A stored status: `done` (trailing spaces aside) is done; anything
+    /// else another tool wrote (`DONE`, `closed`, a number) is open, as the
+    /// claim of a warning reads it (`RTRIM(status) <> 'done'`), so that what
+    /// a client is shown and what is warned about agree.
+    pub fn from_stored(stored: Option<&str>) -> Self {
+        stored
+            .and_then(|stored| Self::parse(stored.trim_end_matches(' ')))
+            .unwrap_or_default()
+    }
+}
+
 /// A stored task. Times another tool wrote that cannot be read are `None`
 /// (the store logs which row); tasks written through the API always have
 /// `create_dt` and `update_dt`.
@@ -126,12 +167,72 @@ pub struct Task {
     /// [`Timestamp::next_version`]), so it orders a task's writes as they
     /// were committed.
     pub update_dt: Option<Timestamp>,
+    pub status: TaskStatus,
+    /// When the task was last completed; `None` while it is open (and for
+    /// a row another tool marked done without a time).
+    pub completed_dt: Option<Timestamp>,
 }
 
 impl Task {
     /// The version `ETag`, `If-Match` and `If-None-Match` compare.
     pub fn version(&self) -> i64 {
         self.update_dt.map_or(0, Timestamp::micros)
+    }
+
+    /// The expiry a warning is still to come for: none once the task is
+    /// done. (Whether it was already given is the claim's to know.)
+    pub fn armed_expiry(&self) -> Option<Timestamp> {
+        match self.status {
+            TaskStatus::Open => self.expiry_dt,
+            TaskStatus::Done => None,
+        }
+    }
+
+    /// The task with `status` as of `now`: completing stamps
+    /// `completed_dt`, reopening clears it. `None` when it already has that
+    /// status: the change is made, and nothing is to be written.
+    pub fn with_status(&self, status: TaskStatus, now: Timestamp) -> Option<StatusChange> {
+        if self.status == status {
+            return None;
+        }
+        Some(StatusChange {
+            status,
+            completed_dt: match status {
+                TaskStatus::Done => Some(now),
+                TaskStatus::Open => None,
+            },
+        })
+    }
+}
+
+/// What a status change writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusChange {
+    pub status: TaskStatus,
+    pub completed_dt: Option<Timestamp>,
+}
+
+/// The most tasks one bulk request may name.
+pub const MAX_BULK: usize = 1000;
+
+/// The tasks a bulk status change names: 1 to [`MAX_BULK`] ids, each once,
+/// in the order first named (a repeat names the same change again, and is
+/// dropped).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskIds(Vec<TaskId>);
+
+impl TaskIds {
+    pub fn parse(ids: impl IntoIterator<Item = TaskId>) -> Result<Self, ValidationError> {
+        let mut seen = std::collections::HashSet::new();
+        let ids: Vec<TaskId> = ids.into_iter().filter(|id| seen.insert(*id)).collect();
+        if ids.is_empty() || ids.len() > MAX_BULK {
+            return Err(ValidationError::IdCount);
+        }
+        Ok(Self(ids))
+    }
+
+    pub fn as_slice(&self) -> &[TaskId] {
+        &self.0
     }
 }
 
@@ -281,6 +382,8 @@ mod tests {
             expiry_dt: Some(now),
             create_dt: Some(now),
             update_dt: Some(now),
+            status: TaskStatus::Open,
+            completed_dt: None,
         };
         let patch = TaskPatch {
             title: Some(TitleEdit::parse("new".into())),
@@ -293,6 +396,89 @@ mod tests {
         assert_eq!(draft.expiry_dt, None);
     }
 
+    fn open_task(expiry_dt: Option<Timestamp>) -> Task {
+        let now = Timestamp::now();
+        Task {
+            id: TaskId::from_db(1),
+            title: Title::parse("t").unwrap(),
+            description: None,
+            expiry_dt,
+            create_dt: Some(now),
+            update_dt: Some(now),
+            status: TaskStatus::Open,
+            completed_dt: None,
+        }
+    }
+
+    #[test]
+    fn completing_stamps_the_time_and_reopening_clears_it() {
+        let now = Timestamp::from_micros(1_800_000_000_000_000).unwrap();
+        let open = open_task(None);
+        let done = open.with_status(TaskStatus::Done, now).unwrap();
+        assert_eq!(done.status, TaskStatus::Done);
+        assert_eq!(done.completed_dt, Some(now));
+        let completed = Task {
+            status: TaskStatus::Done,
+            completed_dt: Some(now),
+            ..open.clone()
+        };
+        let reopened = completed.with_status(TaskStatus::Open, now).unwrap();
+        assert_eq!(reopened.completed_dt, None);
+    }
+
+    #[test]
+    fn a_status_the_task_already_has_writes_nothing() {
+        let now = Timestamp::now();
+        assert_eq!(open_task(None).with_status(TaskStatus::Open, now), None);
+        let done = Task {
+            status: TaskStatus::Done,
+            ..open_task(None)
+        };
+        assert_eq!(done.with_status(TaskStatus::Done, now), None);
+    }
+
+    #[test]
+    fn a_done_task_has_no_armed_expiry() {
+        let expiry = Some(Timestamp::now());
+        assert_eq!(open_task(expiry).armed_expiry(), expiry);
+        let done = Task {
+            status: TaskStatus::Done,
+            ..open_task(expiry)
+        };
+        assert_eq!(done.armed_expiry(), None);
+    }
+
+    #[test]
+    fn only_done_exactly_is_a_stored_done() {
+        assert_eq!(TaskStatus::from_stored(Some("done")), TaskStatus::Done);
+        assert_eq!(TaskStatus::from_stored(Some("done  ")), TaskStatus::Done);
+        for odd in [
+            Some("DONE"),
+            Some(" done"),
+            Some("closed"),
+            Some(""),
+            None,
+            Some("open"),
+        ] {
+            assert_eq!(TaskStatus::from_stored(odd), TaskStatus::Open, "{odd:?}");
+        }
+    }
+
+    #[test]
+    fn bulk_ids_are_one_to_a_thousand_each_once_in_order() {
+        let ids = |raw: &[i64]| {
+            raw.iter()
+                .map(|&id| TaskId::from_db(id))
+                .collect::<Vec<_>>()
+        };
+        let parsed = TaskIds::parse(ids(&[3, 1, 3, 2])).unwrap();
+        assert_eq!(parsed.as_slice(), ids(&[3, 1, 2]).as_slice());
+        assert_eq!(TaskIds::parse(Vec::new()), Err(ValidationError::IdCount));
+        let many: Vec<i64> = (1..=MAX_BULK as i64 + 1).collect();
+        assert_eq!(TaskIds::parse(ids(&many)), Err(ValidationError::IdCount));
+        assert!(TaskIds::parse(ids(&many[..MAX_BULK])).is_ok());
+    }
+
     #[test]
     fn a_stored_title_that_breaks_the_rules_may_be_sent_back_but_not_set() {
         let now = Timestamp::now();
@@ -303,6 +489,8 @@ mod tests {
             expiry_dt: None,
             create_dt: Some(now),
             update_dt: Some(now),
+            status: TaskStatus::Open,
+            completed_dt: None,
         };
         let unchanged = TaskPatch {
             title: Some(TitleEdit::parse(String::new())),

@@ -28,8 +28,11 @@ impl ExpiryHandle {
         Self::default()
     }
 
+    /// A task as written: its warning armed for its expiry while it is
+    /// open, disarmed once it is done or has no expiry.
     pub fn task_saved(&self, task: &Task) {
-        self.cache().upsert(task.id, task.expiry_dt, task.update_dt);
+        self.cache()
+            .upsert(task.id, task.armed_expiry(), task.update_dt);
         self.shared.changed.notify_one();
     }
 

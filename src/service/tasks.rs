@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::{DatabaseHealth, ServiceResult};
 use crate::domain::{
     Clock, Created, IdempotencyKey, IdempotentCreate, Page, PageRequest, Precondition, Task,
-    TaskDraft, TaskFilter, TaskId, TaskPatch,
+    TaskDraft, TaskFilter, TaskId, TaskIds, TaskPatch, TaskStatus,
 };
 use crate::expiry::ExpiryHandle;
 use crate::metrics::StoreMetrics;
@@ -91,6 +91,53 @@ impl TaskService {
 
     pub async fn replace_many(&self, items: &[(TaskId, TaskPatch)]) -> ServiceResult<Vec<Task>> {
         let tasks = self.store.replace_many(items, self.clock.now()).await?;
+        tasks.iter().for_each(|task| self.expiry.task_saved(task));
+        Ok(tasks)
+    }
+
+    /// Completes the task (see [`TaskStore::set_status`]): its warning is
+    /// disarmed. Completing a done task changes nothing and answers it.
+    pub async fn complete(&self, id: TaskId, condition: &Precondition) -> ServiceResult<Task> {
+        self.set_status(id, TaskStatus::Done, condition).await
+    }
+
+    /// Reopens the task: its warning is armed again, unless the warning
+    /// for its expiry was already given. Reopening an open task changes
+    /// nothing and answers it.
+    pub async fn reopen(&self, id: TaskId, condition: &Precondition) -> ServiceResult<Task> {
+        self.set_status(id, TaskStatus::Open, condition).await
+    }
+
+    /// Completes every named task, or (if any is missing) none; answers
+    /// them in the order named (see [`TaskStore::set_status_many`]).
+    pub async fn complete_many(&self, ids: &TaskIds) -> ServiceResult<Vec<Task>> {
+        self.set_status_many(ids, TaskStatus::Done).await
+    }
+
+    /// Reopens every named task, or (if any is missing) none.
+    pub async fn reopen_many(&self, ids: &TaskIds) -> ServiceResult<Vec<Task>> {
+        self.set_status_many(ids, TaskStatus::Open).await
+    }
+
+    async fn set_status(
+        &self,
+        id: TaskId,
+        status: TaskStatus,
+        condition: &Precondition,
+    ) -> ServiceResult<Task> {
+        let task = self
+            .store
+            .set_status(id, status, self.clock.now(), condition)
+            .await?;
+        self.expiry.task_saved(&task);
+        Ok(task)
+    }
+
+    async fn set_status_many(&self, ids: &TaskIds, status: TaskStatus) -> ServiceResult<Vec<Task>> {
+        let tasks = self
+            .store
+            .set_status_many(ids, status, self.clock.now())
+            .await?;
         tasks.iter().for_each(|task| self.expiry.task_saved(task));
         Ok(tasks)
     }

@@ -20,7 +20,7 @@ use super::sqlite::SqliteDialect;
 use super::{Backend, StoreOptions};
 use crate::domain::{
     ARCHIVE_FORMAT, ARCHIVE_VERSION, ArchiveEnd, ArchiveHeader, ArchiveRecord,
-    ArchivedNotification, ArchivedTask, DeliveryState, Task, Timestamp,
+    ArchivedNotification, ArchivedTask, DeliveryState, OLDEST_ARCHIVE_VERSION, Task, Timestamp,
 };
 
 type Conn<D> = <<D as Dialect>::Db as Database>::Connection;
@@ -31,8 +31,7 @@ const INSERT_BATCH: usize = 500;
 /// How long an export or import waits for a lock or a connection.
 const PATIENCE: Duration = Duration::from_secs(30);
 
-const ALL_TASKS: &str =
-    "SELECT id, title, description, expiry_dt, create_dt, update_dt FROM task ORDER BY id";
+const ALL_TASKS: &str = "SELECT id, title, description, expiry_dt, create_dt, update_dt, status, completed_dt FROM task ORDER BY id";
 const ALL_NOTIFICATIONS: &str = "SELECT id, task_id, title, kind, expiry_dt, notified_at, late, \
      delivery_state, delivery_attempts, last_error, delivered_at FROM notification ORDER BY id";
 const ANY_ROWS: &str = "SELECT (SELECT COUNT(*) FROM (SELECT id FROM task LIMIT 1) AS t) \
@@ -245,6 +244,8 @@ fn archived_task(task: Task) -> ArchivedTask {
         expiry_dt: task.expiry_dt,
         create_dt: task.create_dt,
         update_dt: task.update_dt,
+        status: task.status,
+        completed_dt: task.completed_dt,
     }
 }
 
@@ -316,9 +317,10 @@ where
     }
     match records.next().transpose()? {
         Some(ArchiveRecord::Header(header)) => ensure!(
-            header.format == ARCHIVE_FORMAT && header.version == ARCHIVE_VERSION,
+            header.format == ARCHIVE_FORMAT
+                && (OLDEST_ARCHIVE_VERSION..=ARCHIVE_VERSION).contains(&header.version),
             "this is not a taskman archive this version reads (format {:?} version {}; \
-             expected {ARCHIVE_FORMAT:?} version {ARCHIVE_VERSION})",
+             expected {ARCHIVE_FORMAT:?} version {OLDEST_ARCHIVE_VERSION} to {ARCHIVE_VERSION})",
             header.format,
             header.version
         ),
@@ -391,7 +393,8 @@ where
         return Ok(());
     }
     let mut insert = QueryBuilder::<D::Db>::new(
-        "INSERT INTO task (id, title, description, expiry_dt, create_dt, update_dt) ",
+        "INSERT INTO task (id, title, description, expiry_dt, create_dt, update_dt, status, \
+         completed_dt) ",
     );
     insert.push_values(tasks, |mut row, task| {
         // A time the source could not read is stamped with the import's.
@@ -400,7 +403,9 @@ where
             .push_bind(task.description.clone())
             .push_bind(task.expiry_dt.map(D::Time::encode))
             .push_bind(Some(D::Time::encode(task.create_dt.unwrap_or(now))))
-            .push_bind(Some(D::Time::encode(task.update_dt.unwrap_or(now))));
+            .push_bind(Some(D::Time::encode(task.update_dt.unwrap_or(now))))
+            .push_bind(task.status.as_str().to_owned())
+            .push_bind(task.completed_dt.map(D::Time::encode));
     });
     insert.build().execute(&mut *conn).await.with_context(|| {
         format!(

@@ -9,7 +9,7 @@ use super::error::StoreError;
 use super::op::{Failure, OpResult};
 use super::rows::{DbTime, IdempotencyRow, TaskRow};
 use super::sql;
-use crate::domain::{Created, IdempotentCreate, Task, TaskDraft, TaskId, Timestamp};
+use crate::domain::{Created, IdempotentCreate, Task, TaskDraft, TaskId, TaskStatus, Timestamp};
 
 /// A create's own name, stored with its task under a unique key and never
 /// shown to clients: every attempt of one create sends the same token, so a
@@ -103,6 +103,8 @@ where
         expiry_dt: draft.expiry_dt,
         create_dt: Some(now),
         update_dt: Some(now),
+        status: TaskStatus::Open,
+        completed_dt: None,
     })
 }
 

@@ -34,8 +34,11 @@ pub trait Dialect: Send + Sync + 'static {
     const LOCK_ROWS: &'static str;
     /// Reads and locks one task for a write.
     const LOCK_TASK: &'static str;
-    /// Inserts a notification only while the task still has this expiry;
-    /// the unique key on (task_id, expiry_dt) makes a second claim a no-op.
+    /// Inserts a notification only while the task still has this expiry
+    /// and is not done, as the claim's own transaction reads the row: a
+    /// completion committed through any replica before it wins over every
+    /// replica's cache. The unique key on (task_id, expiry_dt) makes a
+    /// second claim a no-op, also after the task is reopened.
     const CLAIM: &'static str;
     /// Run first in every claim transaction: takes the `claim_order` row's
     /// lock (making the row again if a tool deleted it), so that claims

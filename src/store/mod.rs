@@ -21,6 +21,7 @@ mod rows;
 mod sql;
 mod sql_store;
 mod sqlite;
+mod status;
 mod tasks;
 mod write_queue;
 
@@ -31,7 +32,8 @@ use async_trait::async_trait;
 
 use crate::domain::{
     Claim, Created, IdempotentCreate, Notification, NotificationFilter, Page, PageRequest,
-    PendingExpiry, Precondition, Task, TaskDraft, TaskFilter, TaskId, TaskPatch, Timestamp,
+    PendingExpiry, Precondition, Task, TaskDraft, TaskFilter, TaskId, TaskIds, TaskPatch,
+    TaskStatus, Timestamp,
 };
 
 pub use archive::{export, import};
@@ -71,6 +73,30 @@ pub trait TaskStore: Send + Sync + 'static {
     async fn replace_many(
         &self,
         items: &[(TaskId, TaskPatch)],
+        now: Timestamp,
+    ) -> StoreResult<Vec<Task>>;
+    /// Completes (`Done`) or reopens (`Open`) the task: completing stamps
+    /// `completed_dt` with `now`, reopening clears it. A task that already
+    /// has the status is answered as it is, and nothing is written (its
+    /// version stays), whatever `condition` names: the change a client
+    /// asks for is already made, maybe by its own earlier attempt whose
+    /// answer it lost (RFC 9110 §13.1.1 allows a 2xx then). Otherwise a
+    /// `condition` that does not hold is [`StoreError::PreconditionFailed`].
+    async fn set_status(
+        &self,
+        id: TaskId,
+        status: TaskStatus,
+        now: Timestamp,
+        condition: &Precondition,
+    ) -> StoreResult<Task>;
+    /// [`TaskStore::set_status`] for many tasks, all or nothing: if any id
+    /// is missing, [`StoreError::NotFound`] names every missing one, in the
+    /// order given, and nothing changes. Answers every task, in the order
+    /// given; those that had the status already are as they were.
+    async fn set_status_many(
+        &self,
+        ids: &TaskIds,
+        status: TaskStatus,
         now: Timestamp,
     ) -> StoreResult<Vec<Task>>;
     async fn delete(&self, id: TaskId, condition: &Precondition) -> StoreResult<()>;

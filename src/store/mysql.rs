@@ -27,12 +27,12 @@ impl Dialect for MySqlDialect {
 
     const BEGIN_WRITE: &'static str = "BEGIN";
     const LOCK_ROWS: &'static str = " FOR UPDATE";
-    const LOCK_TASK: &'static str = "SELECT id, title, description, expiry_dt, create_dt, update_dt \
-         FROM task WHERE id = ? FOR UPDATE";
+    const LOCK_TASK: &'static str = "SELECT id, title, description, expiry_dt, create_dt, update_dt, \
+         status, completed_dt FROM task WHERE id = ? FOR UPDATE";
     const CLAIM: &'static str = "INSERT IGNORE INTO notification \
          (task_id, title, kind, expiry_dt, notified_at, late, delivery_state, next_attempt_at) \
          SELECT id, COALESCE(title, ''), ?, expiry_dt, ?, ?, ?, ? FROM task \
-         WHERE id = ? AND expiry_dt = ?";
+         WHERE id = ? AND expiry_dt = ? AND RTRIM(status) <> 'done'";
     const ORDER_CLAIMS: &'static str = "INSERT INTO claim_order (id, claims) VALUES (1, 1) \
          ON DUPLICATE KEY UPDATE claims = claims + 1";
     const INSERT_IDEMPOTENCY_KEY: &'static str = "INSERT IGNORE INTO idempotency_key \

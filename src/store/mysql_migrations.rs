@@ -110,6 +110,7 @@ const CHANGES: &[(i64, &[Change])] = &[
             Change::Index("task", "task_create_token"),
         ],
     ),
+    (7, &[Change::Table("task", &["status", "completed_dt"])]),
 ];
 
 /// Runs the migrator; a migration recorded as failed gets advice from the

@@ -11,7 +11,7 @@ use sqlx::{Database, Decode, Type, ValueRef};
 
 use crate::domain::{
     Delivery, DeliveryState, Description, Notification, NotificationKind, PendingExpiry, Task,
-    TaskId, Timestamp, Title,
+    TaskId, TaskStatus, Timestamp, Title,
 };
 
 /// How a backend stores a [`Timestamp`].
@@ -141,6 +141,35 @@ impl RowReader {
         time
     }
 
+    /// A task's status: anything but `done` is open (see
+    /// [`TaskStatus::from_stored`]); a value taskman does not write is
+    /// logged.
+    fn status(&self, stored: Stored<String>) -> TaskStatus {
+        let odd = match &stored {
+            Stored::Value(value) if TaskStatus::parse(value).is_some() => None,
+            Stored::Value(value) => Some(format!("{value:?} is neither open nor done")),
+            Stored::Null => Some("NULL".to_owned()),
+            Stored::Unreadable(why) => Some(why.clone()),
+        };
+        let status = match &stored {
+            Stored::Value(value) => TaskStatus::from_stored(Some(value)),
+            _ => TaskStatus::Open,
+        };
+        if let Some(why) = odd
+            && UNREADABLE_LOGGED.first_time(self.table, self.id, "status")
+        {
+            tracing::warn!(
+                table = self.table,
+                id = self.id,
+                column = "status",
+                reason = why,
+                served = status.as_str(),
+                "stored status is not one taskman writes; it is served as `served`"
+            );
+        }
+        status
+    }
+
     fn unreadable(&self, column: &str, why: &str) {
         if !UNREADABLE_LOGGED.first_time(self.table, self.id, column) {
             return;
@@ -163,6 +192,8 @@ pub struct TaskRow<T> {
     expiry_dt: Stored<T>,
     create_dt: Stored<T>,
     update_dt: Stored<T>,
+    status: Stored<String>,
+    completed_dt: Stored<T>,
 }
 
 impl<T: DbTime> From<TaskRow<T>> for Task {
@@ -180,6 +211,8 @@ impl<T: DbTime> From<TaskRow<T>> for Task {
             expiry_dt: read.time("expiry_dt", row.expiry_dt),
             create_dt: read.time("create_dt", row.create_dt),
             update_dt: read.time("update_dt", row.update_dt),
+            status: read.status(row.status),
+            completed_dt: read.time("completed_dt", row.completed_dt),
         }
     }
 }
@@ -325,6 +358,8 @@ impl<T: DbTime> IdempotencyRow<T> {
             expiry_dt: read.time("expiry_dt", self.expiry_dt),
             create_dt: created,
             update_dt: created,
+            status: TaskStatus::Open,
+            completed_dt: None,
         })
     }
 }

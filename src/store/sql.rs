@@ -1,23 +1,22 @@
 //! Statements both backends run as they are. Every one has an explicit
 //! column list and bound parameters only.
 
-pub const SELECT_TASK: &str =
-    "SELECT id, title, description, expiry_dt, create_dt, update_dt FROM task WHERE id = ?";
+pub const SELECT_TASK: &str = "SELECT id, title, description, expiry_dt, create_dt, update_dt, status, completed_dt FROM task WHERE id = ?";
 /// A page by id, past a keyset position (0 for none) and an offset (0 for
 /// none); the planner walks the primary key and stops after the page.
-pub const LIST_TASKS: &str = "SELECT id, title, description, expiry_dt, create_dt, update_dt \
-     FROM task WHERE id > ? ORDER BY id LIMIT ? OFFSET ?";
+pub const LIST_TASKS: &str = "SELECT id, title, description, expiry_dt, create_dt, update_dt, \
+     status, completed_dt FROM task WHERE id > ? ORDER BY id LIMIT ? OFFSET ?";
 /// The same, for tasks whose expiry falls in `[after, before)`; both
 /// bounds are always bound (a missing one as the end of the time range),
 /// so the planner can choose the expiry index for a narrow window.
-pub const LIST_TASKS_EXPIRING: &str = "SELECT id, title, description, expiry_dt, create_dt, update_dt \
-     FROM task WHERE id > ? AND expiry_dt >= ? AND expiry_dt < ? \
+pub const LIST_TASKS_EXPIRING: &str = "SELECT id, title, description, expiry_dt, create_dt, update_dt, \
+     status, completed_dt FROM task WHERE id > ? AND expiry_dt >= ? AND expiry_dt < ? \
      ORDER BY id LIMIT ? OFFSET ?";
 /// The same, walking the primary key: the unary `+` keeps the expiry
 /// index out of the plan (SQLite's way to say so; see
 /// [`super::dialect::Dialect::PLANS_WINDOWS`]).
-pub const LIST_TASKS_EXPIRING_BY_ID: &str = "SELECT id, title, description, expiry_dt, create_dt, update_dt \
-     FROM task WHERE id > ? AND +expiry_dt >= ? AND +expiry_dt < ? \
+pub const LIST_TASKS_EXPIRING_BY_ID: &str = "SELECT id, title, description, expiry_dt, create_dt, update_dt, \
+     status, completed_dt FROM task WHERE id > ? AND +expiry_dt >= ? AND +expiry_dt < ? \
      ORDER BY id LIMIT ? OFFSET ?";
 /// How many tasks past a keyset position expire in `[after, before)`,
 /// counted no further than a bound: a walk of the expiry index (which
@@ -34,11 +33,14 @@ pub const COUNT_TASKS_EXPIRING: &str =
 pub const INSERT_TASK: &str = "INSERT INTO task \
      (title, description, expiry_dt, create_dt, update_dt, create_token) VALUES (?, ?, ?, ?, ?, ?)";
 pub const SELECT_TASK_BY_TOKEN: &str = "SELECT id, title, description, expiry_dt, create_dt, \
-     update_dt FROM task WHERE create_token = ?";
+     update_dt, status, completed_dt FROM task WHERE create_token = ?";
 /// A `NULL` title leaves the stored one as it is: a change that does not
 /// touch the title keeps a `NULL` (or any title another tool wrote) as stored.
 pub const UPDATE_TASK: &str = "UPDATE task SET title = COALESCE(?, title), description = ?, \
      expiry_dt = ?, update_dt = ? WHERE id = ?";
+/// Completes or reopens a task, with its next version.
+pub const UPDATE_TASK_STATUS: &str =
+    "UPDATE task SET status = ?, completed_dt = ?, update_dt = ? WHERE id = ?";
 pub const DELETE_TASK: &str = "DELETE FROM task WHERE id = ?";
 pub const DELETE_ALL_TASKS: &str = "DELETE FROM task";
 
@@ -93,11 +95,13 @@ pub const RECORD_DELIVERY: &str = "UPDATE notification SET delivery_state = ?, \
      delivery_attempts = delivery_attempts + 1, last_error = COALESCE(?, last_error), \
      next_attempt_at = ?, delivered_at = ? WHERE id = ?";
 
-/// A task awaits a warning while it has an expiry that no notification
-/// records yet.
+/// A task awaits a warning while it is not done and has an expiry that no
+/// notification records yet. Trailing spaces aside (MySQL ignores them in
+/// comparisons, SQLite does not), `done` is done and anything else open:
+/// exactly as `TaskStatus::from_stored` reads it.
 macro_rules! awaiting_warning {
     () => {
-        " t.expiry_dt IS NOT NULL AND NOT EXISTS \
+        " t.expiry_dt IS NOT NULL AND RTRIM(t.status) <> 'done' AND NOT EXISTS \
          (SELECT 1 FROM notification n WHERE n.task_id = t.id AND n.expiry_dt = t.expiry_dt)"
     };
 }

@@ -32,7 +32,7 @@ impl Dialect for SqliteDialect {
     const CLAIM: &'static str = "INSERT OR IGNORE INTO notification \
          (task_id, title, kind, expiry_dt, notified_at, late, delivery_state, next_attempt_at) \
          SELECT id, COALESCE(title, ''), ?, expiry_dt, ?, ?, ?, ? FROM task \
-         WHERE id = ? AND expiry_dt = ?";
+         WHERE id = ? AND expiry_dt = ? AND RTRIM(status) <> 'done'";
     const ORDER_CLAIMS: &'static str = "INSERT INTO claim_order (id, claims) VALUES (1, 1) \
          ON CONFLICT (id) DO UPDATE SET claims = claims + 1";
     const INSERT_IDEMPOTENCY_KEY: &'static str = "INSERT OR IGNORE INTO idempotency_key \
@@ -165,6 +165,7 @@ mod tests {
             include_str!("../../migrations/sqlite/0001_task.sql"),
             include_str!("../../migrations/sqlite/0002_notification.sql"),
             include_str!("../../migrations/sqlite/0003_task_time_defaults.sql"),
+            include_str!("../../migrations/sqlite/0007_task_status.sql"),
         );
         sqlx::raw_sql(sqlx::AssertSqlSafe(schema))
             .execute(&mut conn)

@@ -1,5 +1,6 @@
 //! [`TaskStore`] for [`SqlStore`]: the task table, and idempotent creates.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -13,9 +14,10 @@ use super::op::{Op, OpResult};
 use super::rows::{DbTime, IdempotencyRow, TaskRow};
 use super::sql;
 use super::sql_store::SqlStore;
+use super::status;
 use crate::domain::{
     Created, IdempotentCreate, Page, PageRequest, PageStart, Precondition, Task, TaskDraft,
-    TaskFilter, TaskId, TaskPatch, Timestamp,
+    TaskFilter, TaskId, TaskIds, TaskPatch, TaskStatus, Timestamp,
 };
 
 #[async_trait]
@@ -106,6 +108,37 @@ where
         let op: Op<D::Db, Vec<Task>> = Arc::new(move |conn| {
             let items = items.clone();
             Box::pin(async move { replace_all::<D>(conn, &items, now).await })
+        });
+        self.write(op).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(task_id = %id, status = status.as_str()))]
+    async fn set_status(
+        &self,
+        id: TaskId,
+        status: TaskStatus,
+        now: Timestamp,
+        condition: &Precondition,
+    ) -> StoreResult<Task> {
+        let condition = Arc::new(condition.clone());
+        let op: Op<D::Db, Task> = Arc::new(move |conn| {
+            let condition = condition.clone();
+            Box::pin(async move { status::set_one::<D>(conn, id, status, now, &condition).await })
+        });
+        self.write(op).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(count = ids.as_slice().len(), status = status.as_str()))]
+    async fn set_status_many(
+        &self,
+        ids: &TaskIds,
+        status: TaskStatus,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Task>> {
+        let ids = Arc::new(ids.clone());
+        let op: Op<D::Db, Vec<Task>> = Arc::new(move |conn| {
+            let ids = ids.clone();
+            Box::pin(async move { status::set_all::<D>(conn, &ids, status, now).await })
         });
         self.write(op).await
     }
@@ -204,7 +237,7 @@ where
 
 /// Ids sorted and without repeats: the order every bulk write locks rows
 /// in, so that two of them cannot wait for each other.
-fn ascending(ids: impl Iterator<Item = TaskId>) -> Vec<TaskId> {
+pub(super) fn ascending(ids: impl Iterator<Item = TaskId>) -> Vec<TaskId> {
     let mut ids: Vec<TaskId> = ids.collect();
     ids.sort_unstable();
     ids.dedup();
@@ -248,7 +281,7 @@ where
 }
 
 /// The task, locked for this write transaction, if it exists.
-async fn lock_task<D: Dialect>(conn: &mut Conn<D>, id: TaskId) -> OpResult<Task>
+pub(super) async fn lock_task<D: Dialect>(conn: &mut Conn<D>, id: TaskId) -> OpResult<Task>
 where
     for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
     <D::Db as Database>::Arguments: IntoArguments<D::Db>,
@@ -260,7 +293,7 @@ where
         .ok_or(StoreError::NotFound(vec![id]))?)
 }
 
-fn check_precondition(current: &Task, condition: &Precondition) -> OpResult<()> {
+pub(super) fn check_precondition(current: &Task, condition: &Precondition) -> OpResult<()> {
     if condition.holds_for(current) {
         Ok(())
     } else {
@@ -301,6 +334,8 @@ where
         expiry_dt: draft.expiry_dt,
         create_dt: current.create_dt,
         update_dt: Some(version),
+        status: current.status,
+        completed_dt: current.completed_dt,
     })
 }
 
@@ -321,34 +356,8 @@ where
     for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db>,
     for<'r> TaskRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
 {
-    let ids = ascending(items.iter().map(|(id, _)| *id));
-    let statement = format!(
-        "SELECT id, title, description, expiry_dt, create_dt, update_dt FROM task \
-         WHERE id IN ({}) ORDER BY id{}",
-        sql::placeholders(ids.len()),
-        D::LOCK_ROWS
-    );
-    let mut query =
-        sqlx::query_as::<_, TaskRow<D::Time>>(AssertSqlSafe(statement)).persistent(false);
-    for id in &ids {
-        query = query.bind(id.get());
-    }
-    let current: std::collections::HashMap<TaskId, Task> = query
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(Task::from)
-        .map(|task| (task.id, task))
-        .collect();
-    let missing: Vec<TaskId> = items
-        .iter()
-        .map(|(id, _)| *id)
-        .filter(|id| !current.contains_key(id))
-        .collect();
-    if !missing.is_empty() {
-        return Err(StoreError::NotFound(missing).into());
-    }
-    let mut drafts = std::collections::HashMap::with_capacity(items.len());
+    let current = lock_all::<D>(conn, items.iter().map(|(id, _)| *id)).await?;
+    let mut drafts = HashMap::with_capacity(items.len());
     let mut invalid = Vec::new();
     for (id, patch) in items {
         match patch.apply_to(&current[id]) {
@@ -361,8 +370,8 @@ where
     if !invalid.is_empty() {
         return Err(StoreError::InvalidTitle(invalid).into());
     }
-    let mut written = std::collections::HashMap::with_capacity(items.len());
-    for id in &ids {
+    let mut written = HashMap::with_capacity(items.len());
+    for id in &ascending(items.iter().map(|(id, _)| *id)) {
         let task = write_task::<D>(conn, &current[id], &drafts[id], now).await?;
         written.insert(*id, task);
     }
@@ -370,6 +379,46 @@ where
         .iter()
         .filter_map(|(id, _)| written.get(id).cloned())
         .collect())
+}
+
+/// Every named task, locked for this write transaction in ascending id
+/// order (so that two bulk writes cannot wait for each other); if any is
+/// missing, [`StoreError::NotFound`] names every missing one, in the order
+/// they were named.
+pub(super) async fn lock_all<D: Dialect>(
+    conn: &mut Conn<D>,
+    named: impl Iterator<Item = TaskId> + Clone,
+) -> OpResult<HashMap<TaskId, Task>>
+where
+    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'q> i64: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'r> TaskRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
+{
+    let ids = ascending(named.clone());
+    let statement = format!(
+        "SELECT id, title, description, expiry_dt, create_dt, update_dt, status, completed_dt \
+         FROM task WHERE id IN ({}) ORDER BY id{}",
+        sql::placeholders(ids.len()),
+        D::LOCK_ROWS
+    );
+    let mut query =
+        sqlx::query_as::<_, TaskRow<D::Time>>(AssertSqlSafe(statement)).persistent(false);
+    for id in &ids {
+        query = query.bind(id.get());
+    }
+    let current: HashMap<TaskId, Task> = query
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(Task::from)
+        .map(|task| (task.id, task))
+        .collect();
+    let missing: Vec<TaskId> = named.filter(|id| !current.contains_key(id)).collect();
+    if !missing.is_empty() {
+        return Err(StoreError::NotFound(missing).into());
+    }
+    Ok(current)
 }
 
 async fn list_tasks<D: Dialect>(

@@ -10,6 +10,7 @@ mod backup;
 mod bad_input;
 mod cli;
 mod compat;
+mod completion;
 mod cut_off;
 mod data_safety;
 mod edges;

@@ -218,3 +218,130 @@ async fn a_task_written_through_one_replica_is_warned_by_another() {
     let _ = stop_other.send(());
     other_server.await.unwrap().unwrap();
 }
+
+/// What `/metrics` at `address` says its expiry cache holds.
+async fn pending(client: &reqwest::Client, address: &str) -> Option<f64> {
+    let text = client
+        .get(format!("{address}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("taskman_expiry_pending ")?.parse().ok())
+}
+
+async fn warned(client: &reqwest::Client, address: &str, task: &Value) -> bool {
+    all_notifications(client, address)
+        .await
+        .iter()
+        .any(|n| n["task_id"] == task["id"])
+}
+
+/// Every replica holds the tasks in its cache; each is completed through
+/// one of them before its window opens. The claim reads the task's status
+/// in its own transaction, so the replicas whose caches still hold it do
+/// not warn. With the reconcile job off, a replica's cache changes only by
+/// its start-up load and its own writes: a sentinel created through a
+/// replica, due after every completed task, is warned by that replica
+/// alone, after its tick loop had its turn at every completed task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_completion_through_one_replica_stops_every_replica_warning() {
+    const TASKS: usize = 12;
+    let args: Vec<String> = [
+        "--warn-before",
+        "1s",
+        "--tick-interval",
+        "100ms",
+        "--reconcile-schedule",
+        "0 0 0 1 1 *",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let database = TestDatabase::create(Backend::MySql).await;
+    let client = reqwest::Client::new();
+    let mut replicas = vec![start(database.url(), &args).await];
+    // The window opens in 11 s: time to start two more replicas and
+    // complete every task on a loaded machine.
+    let expiry = Utc::now() + chrono::Duration::seconds(12);
+    let window_opens = expiry - chrono::Duration::seconds(1);
+    let at = |offset_ms: i64| {
+        (expiry + chrono::Duration::milliseconds(offset_ms))
+            .to_rfc3339_opts(SecondsFormat::Micros, true)
+    };
+    let mut tasks = Vec::new();
+    for n in 0..TASKS {
+        let response = client
+            .post(format!("{}/v1/tasks", replicas[0].0))
+            .json(&json!({"title": format!("done {n}"), "expiry_dt": at(0)}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        tasks.push(response.json::<Value>().await.unwrap());
+    }
+    for _ in 1..3 {
+        replicas.push(start(database.url(), &args).await);
+    }
+    let addresses: Vec<String> = replicas.iter().map(|(a, _, _)| a.clone()).collect();
+    for address in &addresses {
+        eventually(
+            Duration::from_secs(20),
+            "every task in every replica's cache",
+            || async { (pending(&client, address).await? == TASKS as f64).then_some(()) },
+        )
+        .await;
+    }
+
+    for (n, task) in tasks.iter().enumerate() {
+        let address = &addresses[n % addresses.len()];
+        let response = client
+            .post(format!("{address}/v1/tasks/{}/complete", task["id"]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    assert!(
+        Utc::now() < window_opens,
+        "the completions ended after the window opened; the test shows nothing"
+    );
+    let mut sentinels = Vec::new();
+    for address in &addresses {
+        let response = client
+            .post(format!("{address}/v1/tasks"))
+            .json(&json!({"title": "sentinel", "expiry_dt": at(300)}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        sentinels.push(response.json::<Value>().await.unwrap());
+    }
+
+    for sentinel in &sentinels {
+        eventually(
+            Duration::from_secs(30),
+            "each replica's sentinel warned",
+            || async { warned(&client, &addresses[0], sentinel).await.then_some(()) },
+        )
+        .await;
+    }
+    let history = all_notifications(&client, &addresses[0]).await;
+    let warned: Vec<&Value> = history.iter().map(|n| &n["task_id"]).collect();
+    for task in &tasks {
+        assert!(
+            !warned.contains(&&task["id"]),
+            "task {} was warned after its completion; warned: {warned:?}",
+            task["id"]
+        );
+    }
+    assert_eq!(history.len(), sentinels.len(), "warned: {warned:?}");
+
+    for (_, stop, server) in replicas {
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
+    }
+}

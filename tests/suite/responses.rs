@@ -391,6 +391,28 @@ async fn every_answer_of_every_operation_matches_the_spec(backend: Backend) {
     )
     .await;
 
+    // complete_task and reopen_task
+    for (action, other) in [("complete", "reopen"), ("reopen", "complete")] {
+        let template = format!("/v1/tasks/{{id}}/{action}");
+        let path = format!("{full_path}/{action}");
+        // `full` is open: it is completed, then reopened; each twice, the
+        // second time a repeat that changes nothing.
+        c.send(&template, c.request(Method::POST, &path), 200).await;
+        c.send(&template, c.request(Method::POST, &path), 200).await;
+        let stale = c
+            .request(Method::POST, &format!("{full_path}/{other}"))
+            .header("If-Match", "\"1\"");
+        c.send(&format!("/v1/tasks/{{id}}/{other}"), stale, 412)
+            .await;
+        let missing = format!("/v1/tasks/999999/{action}");
+        c.send(&template, c.request(Method::POST, &missing), 404)
+            .await;
+        let unquoted = c.request(Method::POST, &path).header("If-Match", "1");
+        c.send(&template, unquoted, 400).await;
+        c.json(&template, Method::POST, &path, &json!({}), 400)
+            .await;
+    }
+
     // delete_task and delete_tasks
     let expired_path = format!("/v1/tasks/{}", expired["id"]);
     let stale = c
@@ -447,6 +469,12 @@ async fn every_answer_of_every_operation_matches_the_spec(backend: Backend) {
         (Method::PUT, task, "/v1/tasks/1"),
         (Method::PATCH, task, "/v1/tasks/1"),
         (Method::DELETE, task, "/v1/tasks/1"),
+        (
+            Method::POST,
+            "/v1/tasks/{id}/complete",
+            "/v1/tasks/1/complete",
+        ),
+        (Method::POST, "/v1/tasks/{id}/reopen", "/v1/tasks/1/reopen"),
         (Method::GET, notifications, notifications),
         (Method::GET, stream, stream),
         (Method::GET, of_task, "/v1/tasks/1/notifications"),
