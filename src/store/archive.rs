@@ -16,6 +16,7 @@ use sqlx::{Connection, Database, Executor, IntoArguments, QueryBuilder};
 use super::dialect::Dialect;
 use super::mysql::MySqlDialect;
 use super::rows::{DbTime, NotificationRow, TaskRow};
+use super::sql;
 use super::sqlite::SqliteDialect;
 use super::{Backend, StoreOptions};
 use crate::domain::{
@@ -31,7 +32,7 @@ const INSERT_BATCH: usize = 500;
 /// How long an export or import waits for a lock or a connection.
 const PATIENCE: Duration = Duration::from_secs(30);
 
-const ALL_TASKS: &str = "SELECT id, title, description, expiry_dt, create_dt, update_dt, status, completed_dt FROM task ORDER BY id";
+const ALL_TASKS: &str = concat!("SELECT ", sql::task_columns!(), " FROM task ORDER BY id");
 const ALL_NOTIFICATIONS: &str = "SELECT id, task_id, title, kind, expiry_dt, notified_at, late, \
      delivery_state, delivery_attempts, last_error, delivered_at FROM notification ORDER BY id";
 const ANY_ROWS: &str = "SELECT (SELECT COUNT(*) FROM (SELECT id FROM task LIMIT 1) AS t) \

@@ -17,6 +17,7 @@ use super::StoreOptions;
 use super::connections::Connections;
 use super::dialect::Dialect;
 use super::error::ErrorClass;
+use super::sql;
 use super::sql_store::{SqlStore, Writer};
 
 pub struct MySqlDialect;
@@ -27,8 +28,11 @@ impl Dialect for MySqlDialect {
 
     const BEGIN_WRITE: &'static str = "BEGIN";
     const LOCK_ROWS: &'static str = " FOR UPDATE";
-    const LOCK_TASK: &'static str = "SELECT id, title, description, expiry_dt, create_dt, update_dt, \
-         status, completed_dt FROM task WHERE id = ? FOR UPDATE";
+    const LOCK_TASK: &'static str = concat!(
+        "SELECT ",
+        sql::task_columns!(),
+        " FROM task WHERE id = ? FOR UPDATE"
+    );
     const CLAIM: &'static str = "INSERT IGNORE INTO notification \
          (task_id, title, kind, expiry_dt, notified_at, late, delivery_state, next_attempt_at) \
          SELECT id, COALESCE(title, ''), ?, expiry_dt, ?, ?, ?, ? FROM task \

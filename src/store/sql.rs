@@ -1,23 +1,41 @@
 //! Statements both backends run as they are. Every one has an explicit
 //! column list and bound parameters only.
 
-pub const SELECT_TASK: &str = "SELECT id, title, description, expiry_dt, create_dt, update_dt, status, completed_dt FROM task WHERE id = ?";
+/// Every column a task is read with, in [`super::rows::TaskRow`]'s order:
+/// one list, so that a new column is added in one place.
+macro_rules! task_columns {
+    () => {
+        "id, title, description, expiry_dt, create_dt, update_dt, status, completed_dt"
+    };
+}
+pub(crate) use task_columns;
+
+pub const TASK_COLUMNS: &str = task_columns!();
+
+pub const SELECT_TASK: &str = concat!("SELECT ", task_columns!(), " FROM task WHERE id = ?");
 /// A page by id, past a keyset position (0 for none) and an offset (0 for
 /// none); the planner walks the primary key and stops after the page.
-pub const LIST_TASKS: &str = "SELECT id, title, description, expiry_dt, create_dt, update_dt, \
-     status, completed_dt FROM task WHERE id > ? ORDER BY id LIMIT ? OFFSET ?";
+pub const LIST_TASKS: &str = concat!(
+    "SELECT ",
+    task_columns!(),
+    " FROM task WHERE id > ? ORDER BY id LIMIT ? OFFSET ?"
+);
 /// The same, for tasks whose expiry falls in `[after, before)`; both
 /// bounds are always bound (a missing one as the end of the time range),
 /// so the planner can choose the expiry index for a narrow window.
-pub const LIST_TASKS_EXPIRING: &str = "SELECT id, title, description, expiry_dt, create_dt, update_dt, \
-     status, completed_dt FROM task WHERE id > ? AND expiry_dt >= ? AND expiry_dt < ? \
-     ORDER BY id LIMIT ? OFFSET ?";
+pub const LIST_TASKS_EXPIRING: &str = concat!(
+    "SELECT ",
+    task_columns!(),
+    " FROM task WHERE id > ? AND expiry_dt >= ? AND expiry_dt < ? ORDER BY id LIMIT ? OFFSET ?"
+);
 /// The same, walking the primary key: the unary `+` keeps the expiry
 /// index out of the plan (SQLite's way to say so; see
 /// [`super::dialect::Dialect::PLANS_WINDOWS`]).
-pub const LIST_TASKS_EXPIRING_BY_ID: &str = "SELECT id, title, description, expiry_dt, create_dt, update_dt, \
-     status, completed_dt FROM task WHERE id > ? AND +expiry_dt >= ? AND +expiry_dt < ? \
-     ORDER BY id LIMIT ? OFFSET ?";
+pub const LIST_TASKS_EXPIRING_BY_ID: &str = concat!(
+    "SELECT ",
+    task_columns!(),
+    " FROM task WHERE id > ? AND +expiry_dt >= ? AND +expiry_dt < ? ORDER BY id LIMIT ? OFFSET ?"
+);
 /// How many tasks past a keyset position expire in `[after, before)`,
 /// counted no further than a bound: a walk of the expiry index (which
 /// holds the ids) that stops there.
@@ -32,8 +50,11 @@ pub const COUNT_TASKS_EXPIRING: &str =
 /// With the create's token (see [`super::create::CreateToken`]).
 pub const INSERT_TASK: &str = "INSERT INTO task \
      (title, description, expiry_dt, create_dt, update_dt, create_token) VALUES (?, ?, ?, ?, ?, ?)";
-pub const SELECT_TASK_BY_TOKEN: &str = "SELECT id, title, description, expiry_dt, create_dt, \
-     update_dt, status, completed_dt FROM task WHERE create_token = ?";
+pub const SELECT_TASK_BY_TOKEN: &str = concat!(
+    "SELECT ",
+    task_columns!(),
+    " FROM task WHERE create_token = ?"
+);
 /// A `NULL` title leaves the stored one as it is: a change that does not
 /// touch the title keeps a `NULL` (or any title another tool wrote) as stored.
 pub const UPDATE_TASK: &str = "UPDATE task SET title = COALESCE(?, title), description = ?, \

@@ -397,8 +397,8 @@ where
 {
     let ids = ascending(named.clone());
     let statement = format!(
-        "SELECT id, title, description, expiry_dt, create_dt, update_dt, status, completed_dt \
-         FROM task WHERE id IN ({}) ORDER BY id{}",
+        "SELECT {} FROM task WHERE id IN ({}) ORDER BY id{}",
+        sql::TASK_COLUMNS,
         sql::placeholders(ids.len()),
         D::LOCK_ROWS
     );
