@@ -155,7 +155,7 @@ fn check_task_patch(spec: &Value) {
         names.sort_unstable();
         assert_eq!(
             names,
-            ["description", "expiry_dt", "title"],
+            ["description", "expiry_dt", "priority", "title"],
             "{schema} changed in {SPEC}: update TaskPatch in clients/rust/src/lib.rs",
         );
     }

@@ -105,6 +105,7 @@ mod tests {
             update_dt: at,
             status: TaskStatus::Open,
             completed_dt: None,
+            priority: None,
         }
     }
 

@@ -11,7 +11,7 @@ use super::task_types::{
     TaskReplacements, TaskStatusBody, TaskUpdate,
 };
 use super::time::ApiTime;
-use crate::domain::{TaskId, Timestamp};
+use crate::domain::{Priority, TaskId, Timestamp};
 use crate::edge::json_string::JsonString;
 use crate::edge::problem::{FieldError, Problem, ProblemKind};
 
@@ -38,6 +38,7 @@ impl Example for TaskBody {
             update_dt: Some(time(CREATED)),
             status: TaskStatusBody::Open,
             completed_dt: None,
+            priority: Priority::parse(3).ok(),
         }
     }
 }
@@ -48,6 +49,7 @@ impl Example for TaskInput {
             title: JsonString::new("Pay rent"),
             description: Some(JsonString::new("Transfer to the landlord")),
             expiry_dt: Some(time(EXPIRY)),
+            priority: Priority::parse(3).ok(),
         }
     }
 }
@@ -61,6 +63,7 @@ impl Example for TaskUpdate {
             title: Some(JsonString::new("Pay rent")),
             description: MaybeUndefined::Undefined,
             expiry_dt: MaybeUndefined::Value(time(EXPIRY)),
+            priority: MaybeUndefined::Undefined,
         }
     }
 }
@@ -72,6 +75,7 @@ impl Example for TaskReplacement {
             title: Some(JsonString::new("Pay rent")),
             description: MaybeUndefined::Undefined,
             expiry_dt: MaybeUndefined::Value(time(EXPIRY)),
+            priority: MaybeUndefined::Undefined,
         }
     }
 }
@@ -82,6 +86,7 @@ impl Example for TaskPatchInput {
             title: MaybeUndefined::Undefined,
             description: MaybeUndefined::Undefined,
             expiry_dt: MaybeUndefined::Value(time(EXPIRY)),
+            priority: MaybeUndefined::Undefined,
         }
     }
 }

@@ -16,6 +16,7 @@ mod notifications;
 mod observe;
 pub mod operations;
 mod paging;
+mod priority;
 pub mod problem;
 mod spec;
 mod task_types;

@@ -6,7 +6,7 @@ use poem_openapi::{Enum, Object};
 use super::text::{DescriptionText, TitleText};
 use super::time::ApiTime;
 use crate::domain::{
-    Description, Task, TaskDraft, TaskId, TaskPatch, TaskStatus, Title, TitleEdit,
+    Description, Priority, Task, TaskDraft, TaskId, TaskPatch, TaskStatus, Title, TitleEdit,
 };
 use crate::edge::json_body::RequestBody;
 use crate::edge::problem::FieldError;
@@ -44,6 +44,9 @@ pub struct TaskBody {
     /// When the task was completed, in UTC; `null` while it is open.
     #[oai(nullable)]
     pub completed_dt: Option<ApiTime>,
+    /// How urgent the task is, 1 (low) to 5 (urgent); `null` when not set.
+    #[oai(nullable)]
+    pub priority: Option<Priority>,
 }
 
 /// Whether a task is still to be done.
@@ -76,6 +79,7 @@ impl From<Task> for TaskBody {
             update_dt: task.update_dt.map(ApiTime::from),
             status: task.status.into(),
             completed_dt: task.completed_dt.map(ApiTime::from),
+            priority: task.priority,
         }
     }
 }
@@ -93,6 +97,10 @@ pub struct TaskInput {
     /// When the task expires: RFC 3339 with an offset, e.g. `2026-01-01T10:00:00+08:00`.
     #[oai(nullable)]
     pub expiry_dt: Option<ApiTime>,
+    /// How urgent the task is, 1 (low) to 5 (urgent); left out or `null`,
+    /// it has none.
+    #[oai(nullable)]
+    pub priority: Option<Priority>,
 }
 
 impl RequestBody for TaskInput {
@@ -108,6 +116,7 @@ impl RequestBody for TaskInput {
             title: title?,
             description: description?,
             expiry_dt: expiry_dt?,
+            priority: self.priority,
         })
     }
 }
@@ -131,13 +140,22 @@ pub struct TaskUpdate {
     /// left out it stays.
     #[oai(nullable)]
     pub expiry_dt: MaybeUndefined<ApiTime>,
+    /// 1 (low) to 5 (urgent); `null` clears it, left out it stays.
+    #[oai(nullable)]
+    pub priority: MaybeUndefined<Priority>,
 }
 
 impl RequestBody for TaskUpdate {
     type Parsed = TaskPatch;
 
     fn into_domain(self, fields: &mut Fields) -> Option<TaskPatch> {
-        patch(fields, self.title, self.description, self.expiry_dt)
+        let Self {
+            title,
+            description,
+            expiry_dt,
+            priority,
+        } = self;
+        patch(fields, title, description, expiry_dt, priority)
     }
 }
 
@@ -162,6 +180,9 @@ pub struct TaskReplacement {
     /// left out it stays.
     #[oai(nullable)]
     pub expiry_dt: MaybeUndefined<ApiTime>,
+    /// 1 (low) to 5 (urgent); `null` clears it, left out it stays.
+    #[oai(nullable)]
+    pub priority: MaybeUndefined<Priority>,
 }
 
 /// A JSON merge patch of a task: an absent field stays as it is, `null`
@@ -178,6 +199,9 @@ pub struct TaskPatchInput {
     /// A new expiry (RFC 3339 with an offset), or `null` to clear it.
     #[oai(nullable)]
     pub expiry_dt: MaybeUndefined<ApiTime>,
+    /// 1 (low) to 5 (urgent); `null` clears it, left out it stays.
+    #[oai(nullable)]
+    pub priority: MaybeUndefined<Priority>,
 }
 
 impl RequestBody for TaskPatchInput {
@@ -185,7 +209,13 @@ impl RequestBody for TaskPatchInput {
 
     fn into_domain(self, fields: &mut Fields) -> Option<TaskPatch> {
         // The schema refuses a `null` title; an absent one stays.
-        patch(fields, self.title.take(), self.description, self.expiry_dt)
+        let Self {
+            title,
+            description,
+            expiry_dt,
+            priority,
+        } = self;
+        patch(fields, title.take(), description, expiry_dt, priority)
     }
 }
 
@@ -215,7 +245,13 @@ impl RequestBody for TaskReplacements {
         for (index, item) in self.tasks.into_iter().enumerate() {
             let parsed = fields.item("tasks", index, |fields| {
                 let id = fields.check("id", TaskId::parse(item.id));
-                let patch = patch(fields, item.title, item.description, item.expiry_dt);
+                let patch = patch(
+                    fields,
+                    item.title,
+                    item.description,
+                    item.expiry_dt,
+                    item.priority,
+                );
                 Some((id?, patch?))
             });
             read.extend(parsed);
@@ -277,6 +313,7 @@ fn patch(
     title: Option<TitleText>,
     description: MaybeUndefined<DescriptionText>,
     expiry_dt: MaybeUndefined<ApiTime>,
+    priority: MaybeUndefined<Priority>,
 ) -> Option<TaskPatch> {
     let description = changed(fields, "description", description, |d| {
         Description::parse(d.0)
@@ -295,6 +332,7 @@ fn patch(
         title,
         description: description?,
         expiry_dt: expiry_dt?,
+        priority: priority.map(Some).take(),
     })
 }
 

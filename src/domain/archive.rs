@@ -13,7 +13,7 @@ use super::{TaskStatus, Timestamp};
 /// `format` in the header.
 pub const ARCHIVE_FORMAT: &str = "taskman-archive";
 /// Bumped when a record changes in a way an older import cannot read.
-/// Version 2 added `status` and `completed_dt` to tasks.
+/// Version 2 added `status`, `completed_dt` and `priority` to tasks.
 pub const ARCHIVE_VERSION: u32 = 2;
 /// The oldest version an import still reads: a task of a version 1
 /// archive has neither field, and is imported open.
@@ -58,6 +58,9 @@ pub struct ArchivedTask {
     pub status: TaskStatus,
     #[serde(default, with = "rfc3339_opt")]
     pub completed_dt: Option<Timestamp>,
+    /// As stored; left out (a version 1 archive): none.
+    #[serde(default)]
+    pub priority: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,6 +148,7 @@ mod tests {
             update_dt: Timestamp::from_micros(1_700_000_000_000_001),
             status: TaskStatus::Done,
             completed_dt: Timestamp::from_micros(1_700_000_000_000_001),
+            priority: Some(4),
         })
     }
 
@@ -154,7 +158,7 @@ mod tests {
         assert!(!line.contains('\n'));
         assert_eq!(
             line,
-            r#"{"type":"task","id":7,"title":"Pay \"rent\" ✓","description":null,"expiry_dt":"2027-01-15T08:00:00.123456Z","create_dt":"2023-11-14T22:13:20Z","update_dt":"2023-11-14T22:13:20.000001Z","status":"done","completed_dt":"2023-11-14T22:13:20.000001Z"}"#
+            r#"{"type":"task","id":7,"title":"Pay \"rent\" ✓","description":null,"expiry_dt":"2027-01-15T08:00:00.123456Z","create_dt":"2023-11-14T22:13:20Z","update_dt":"2023-11-14T22:13:20.000001Z","status":"done","completed_dt":"2023-11-14T22:13:20.000001Z","priority":4}"#
         );
         assert_eq!(
             serde_json::from_str::<ArchiveRecord>(&line).unwrap(),
@@ -170,6 +174,7 @@ mod tests {
         };
         assert_eq!(task.status, TaskStatus::Open);
         assert_eq!(task.completed_dt, None);
+        assert_eq!(task.priority, None);
     }
 
     #[test]

@@ -80,6 +80,11 @@ fn fingerprint(draft: &TaskDraft) -> String {
         Some(expiry) => field(&expiry.micros().to_be_bytes()),
         None => field(&[]),
     }
+    // Added after the first three: a create without a priority keeps the
+    // fingerprint it had before there were priorities.
+    if let Some(priority) = draft.priority {
+        field(&priority.get().to_be_bytes());
+    }
     hex::encode(hash.finalize())
 }
 
@@ -93,6 +98,7 @@ mod tests {
             title: Title::parse(title).unwrap(),
             description: description.map(|d| Description::parse(d.into()).unwrap()),
             expiry_dt: expiry.map(|m| Timestamp::from_micros(m).unwrap()),
+            priority: None,
         }
     }
 
@@ -129,5 +135,28 @@ mod tests {
             let other = IdempotentCreate::new(key(), &other, until);
             assert_ne!(a.fingerprint, other.fingerprint);
         }
+        let urgent = TaskDraft {
+            priority: crate::domain::Priority::parse(5).ok(),
+            ..draft("Pay", None, Some(5))
+        };
+        assert_ne!(
+            a.fingerprint,
+            IdempotentCreate::new(key(), &urgent, until).fingerprint
+        );
+    }
+
+    /// A key recorded before there were priorities still matches its retry:
+    /// the value is the first three fields, length-prefixed, hashed.
+    #[test]
+    fn a_create_without_a_priority_keeps_the_fingerprint_it_had() {
+        let created = IdempotentCreate::new(
+            IdempotencyKey::parse("k").unwrap(),
+            &draft("Pay", Some("rent"), Some(5)),
+            Timestamp::from_micros(100).unwrap(),
+        );
+        assert_eq!(
+            created.fingerprint,
+            "e9b7bb31c3a967dd830c265a2ce25591ceea8e9e0df66c3189cad70b1372bd34"
+        );
     }
 }

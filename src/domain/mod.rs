@@ -6,6 +6,7 @@ mod idempotency;
 mod notification;
 mod page;
 mod precondition;
+mod priority;
 mod task;
 mod time;
 
@@ -20,6 +21,7 @@ pub use notification::{
 };
 pub use page::{NotificationFilter, Page, PageRequest, PageStart, TaskFilter};
 pub use precondition::Precondition;
+pub use priority::{MAX_PRIORITY, MIN_PRIORITY, Priority};
 pub use task::{
     Description, MAX_BULK, MAX_DESCRIPTION_BYTES, MAX_TITLE_CHARS, StatusChange, Task, TaskDraft,
     TaskId, TaskIds, TaskPatch, TaskStatus, Title, TitleEdit, ValidationError,

@@ -37,7 +37,10 @@ mod tests {
         assert_eq!(Priority::parse(1).map(Priority::get), Ok(1));
         assert_eq!(Priority::parse(5).map(Priority::get), Ok(5));
         for out in [0, 6, -1, i64::MAX] {
-            assert_eq!(Priority::parse(out), Err(ValidationError::PriorityOutOfRange));
+            assert_eq!(
+                Priority::parse(out),
+                Err(ValidationError::PriorityOutOfRange)
+            );
         }
     }
 }

@@ -1,4 +1,5 @@
-use super::Timestamp;
+use super::priority::{MAX_PRIORITY, MIN_PRIORITY};
+use super::{Priority, Timestamp};
 
 pub const MAX_TITLE_CHARS: usize = 255;
 /// MySQL's `TEXT` limit, in bytes.
@@ -25,6 +26,8 @@ pub enum ValidationError {
     IdempotencyKey,
     #[error("must name 1 to {MAX_BULK} tasks")]
     IdCount,
+    #[error("must be an integer from {MIN_PRIORITY} to {MAX_PRIORITY}")]
+    PriorityOutOfRange,
 }
 
 /// A task's identity, as assigned by the database.
@@ -171,6 +174,7 @@ pub struct Task {
     /// When the task was last completed; `None` while it is open (and for
     /// a row another tool marked done without a time).
     pub completed_dt: Option<Timestamp>,
+    pub priority: Option<Priority>,
 }
 
 impl Task {
@@ -243,6 +247,7 @@ pub struct TaskDraft {
     pub title: Title,
     pub description: Option<Description>,
     pub expiry_dt: Option<Timestamp>,
+    pub priority: Option<Priority>,
 }
 
 /// A title a client sent to change a task. Text that breaks the input
@@ -284,6 +289,7 @@ pub struct TaskPatch {
     pub title: Option<TitleEdit>,
     pub description: Option<Option<Description>>,
     pub expiry_dt: Option<Option<Timestamp>>,
+    pub priority: Option<Option<Priority>>,
 }
 
 impl TaskPatch {
@@ -301,6 +307,7 @@ impl TaskPatch {
                 .clone()
                 .unwrap_or_else(|| current.description.clone()),
             expiry_dt: self.expiry_dt.unwrap_or(current.expiry_dt),
+            priority: self.priority.unwrap_or(current.priority),
         })
     }
 }
@@ -384,16 +391,24 @@ mod tests {
             update_dt: Some(now),
             status: TaskStatus::Open,
             completed_dt: None,
+            priority: Priority::parse(2).ok(),
         };
         let patch = TaskPatch {
             title: Some(TitleEdit::parse("new".into())),
             description: None,
             expiry_dt: Some(None),
+            priority: None,
         };
         let draft = patch.apply_to(&task).unwrap();
         assert_eq!(draft.title.as_str(), "new");
         assert_eq!(draft.description, task.description);
         assert_eq!(draft.expiry_dt, None);
+        assert_eq!(draft.priority, task.priority);
+        let cleared = TaskPatch {
+            priority: Some(None),
+            ..TaskPatch::default()
+        };
+        assert_eq!(cleared.apply_to(&task).unwrap().priority, None);
     }
 
     fn open_task(expiry_dt: Option<Timestamp>) -> Task {
@@ -407,6 +422,7 @@ mod tests {
             update_dt: Some(now),
             status: TaskStatus::Open,
             completed_dt: None,
+            priority: None,
         }
     }
 
@@ -491,6 +507,7 @@ mod tests {
             update_dt: Some(now),
             status: TaskStatus::Open,
             completed_dt: None,
+            priority: Priority::parse(2).ok(),
         };
         let unchanged = TaskPatch {
             title: Some(TitleEdit::parse(String::new())),

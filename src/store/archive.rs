@@ -21,7 +21,8 @@ use super::sqlite::SqliteDialect;
 use super::{Backend, StoreOptions};
 use crate::domain::{
     ARCHIVE_FORMAT, ARCHIVE_VERSION, ArchiveEnd, ArchiveHeader, ArchiveRecord,
-    ArchivedNotification, ArchivedTask, DeliveryState, OLDEST_ARCHIVE_VERSION, Task, Timestamp,
+    ArchivedNotification, ArchivedTask, DeliveryState, OLDEST_ARCHIVE_VERSION, Priority, Task,
+    Timestamp,
 };
 
 type Conn<D> = <<D as Dialect>::Db as Database>::Connection;
@@ -247,6 +248,7 @@ fn archived_task(task: Task) -> ArchivedTask {
         update_dt: task.update_dt,
         status: task.status,
         completed_dt: task.completed_dt,
+        priority: task.priority.map(Priority::get),
     }
 }
 
@@ -264,6 +266,7 @@ where
     for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'q> Option<String>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'q> Option<i64>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'r> (i64,): sqlx::FromRow<'r, <D::Db as Database>::Row>,
 {
     sqlx::raw_sql(D::BEGIN_WRITE).execute(&mut *conn).await?;
@@ -298,6 +301,7 @@ where
     for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'q> Option<String>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'q> Option<i64>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'r> (i64,): sqlx::FromRow<'r, <D::Db as Database>::Row>,
 {
     let (found,) = sqlx::query_as::<_, (i64,)>(ANY_ROWS)
@@ -389,13 +393,14 @@ where
     for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'q> Option<String>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'q> Option<i64>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
 {
     if tasks.is_empty() {
         return Ok(());
     }
     let mut insert = QueryBuilder::<D::Db>::new(
         "INSERT INTO task (id, title, description, expiry_dt, create_dt, update_dt, status, \
-         completed_dt) ",
+         completed_dt, priority) ",
     );
     insert.push_values(tasks, |mut row, task| {
         // A time the source could not read is stamped with the import's.
@@ -406,7 +411,8 @@ where
             .push_bind(Some(D::Time::encode(task.create_dt.unwrap_or(now))))
             .push_bind(Some(D::Time::encode(task.update_dt.unwrap_or(now))))
             .push_bind(task.status.as_str().to_owned())
-            .push_bind(task.completed_dt.map(D::Time::encode));
+            .push_bind(task.completed_dt.map(D::Time::encode))
+            .push_bind(task.priority);
     });
     insert.build().execute(&mut *conn).await.with_context(|| {
         format!(
@@ -431,6 +437,7 @@ where
     for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'q> Option<String>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'q> Option<i64>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
 {
     if notifications.is_empty() {
         return Ok(());

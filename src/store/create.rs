@@ -9,7 +9,9 @@ use super::error::StoreError;
 use super::op::{Failure, OpResult};
 use super::rows::{DbTime, IdempotencyRow, TaskRow};
 use super::sql;
-use crate::domain::{Created, IdempotentCreate, Task, TaskDraft, TaskId, TaskStatus, Timestamp};
+use crate::domain::{
+    Created, IdempotentCreate, Priority, Task, TaskDraft, TaskId, TaskStatus, Timestamp,
+};
 
 /// A create's own name, stored with its task under a unique key and never
 /// shown to clients: every attempt of one create sends the same token, so a
@@ -51,6 +53,7 @@ where
     for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'q> Option<String>: sqlx::Encode<'q, D::Db>,
     for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db>,
+    for<'q> Option<i64>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'q> Vec<u8>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'r> TaskRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
 {
@@ -84,12 +87,14 @@ where
     for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'q> Option<String>: sqlx::Encode<'q, D::Db>,
     for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db>,
+    for<'q> Option<i64>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'q> Vec<u8>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
 {
     let result = sqlx::query(sql::INSERT_TASK)
         .bind(draft.title.as_str().to_owned())
         .bind(draft.description.as_ref().map(|d| d.as_str().to_owned()))
         .bind(draft.expiry_dt.map(D::Time::encode))
+        .bind(draft.priority.map(Priority::get))
         .bind(D::Time::encode(now))
         .bind(D::Time::encode(now))
         .bind(token.bytes())
@@ -105,6 +110,7 @@ where
         update_dt: Some(now),
         status: TaskStatus::Open,
         completed_dt: None,
+        priority: draft.priority,
     })
 }
 
@@ -125,6 +131,7 @@ where
     for<'q> i64: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'q> Option<String>: sqlx::Encode<'q, D::Db>,
     for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db>,
+    for<'q> Option<i64>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'q> Vec<u8>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'r> IdempotencyRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
 {
@@ -159,6 +166,7 @@ where
         .bind(task.description.as_ref().map(|d| d.as_str().to_owned()))
         .bind(task.expiry_dt.map(D::Time::encode))
         .bind(task.create_dt.map(D::Time::encode))
+        .bind(task.priority.map(Priority::get))
         .bind(key)
         .execute(&mut *conn)
         .await?;

@@ -111,6 +111,13 @@ const CHANGES: &[(i64, &[Change])] = &[
         ],
     ),
     (7, &[Change::Table("task", &["status", "completed_dt"])]),
+    (
+        8,
+        &[
+            Change::Table("task", &["priority"]),
+            Change::Table("idempotency_key", &["priority"]),
+        ],
+    ),
 ];
 
 /// Runs the migrator; a migration recorded as failed gets advice from the

@@ -10,8 +10,8 @@
 use sqlx::{Database, Decode, Type, ValueRef};
 
 use crate::domain::{
-    Delivery, DeliveryState, Description, Notification, NotificationKind, PendingExpiry, Task,
-    TaskId, TaskStatus, Timestamp, Title,
+    Delivery, DeliveryState, Description, Notification, NotificationKind, PendingExpiry, Priority,
+    Task, TaskId, TaskStatus, Timestamp, Title,
 };
 
 /// How a backend stores a [`Timestamp`].
@@ -194,6 +194,7 @@ pub struct TaskRow<T> {
     update_dt: Stored<T>,
     status: Stored<String>,
     completed_dt: Stored<T>,
+    priority: Stored<i64>,
 }
 
 impl<T: DbTime> From<TaskRow<T>> for Task {
@@ -213,6 +214,9 @@ impl<T: DbTime> From<TaskRow<T>> for Task {
             update_dt: read.time("update_dt", row.update_dt),
             status: read.status(row.status),
             completed_dt: read.time("completed_dt", row.completed_dt),
+            priority: read
+                .value("priority", row.priority)
+                .map(Priority::from_stored),
         }
     }
 }
@@ -329,6 +333,7 @@ pub struct IdempotencyRow<T> {
     pub description: Stored<String>,
     pub expiry_dt: Stored<T>,
     pub create_dt: Stored<T>,
+    pub priority: Stored<i64>,
 }
 
 impl<T: DbTime> IdempotencyRow<T> {
@@ -360,6 +365,9 @@ impl<T: DbTime> IdempotencyRow<T> {
             update_dt: created,
             status: TaskStatus::Open,
             completed_dt: None,
+            priority: read
+                .value("priority", self.priority)
+                .map(Priority::from_stored),
         })
     }
 }

@@ -5,7 +5,7 @@
 /// one list, so that a new column is added in one place.
 macro_rules! task_columns {
     () => {
-        "id, title, description, expiry_dt, create_dt, update_dt, status, completed_dt"
+        "id, title, description, expiry_dt, create_dt, update_dt, status, completed_dt, priority"
     };
 }
 pub(crate) use task_columns;
@@ -49,7 +49,8 @@ pub const COUNT_TASKS_EXPIRING: &str =
     "SELECT COUNT(*) FROM task WHERE expiry_dt >= ? AND expiry_dt < ?";
 /// With the create's token (see [`super::create::CreateToken`]).
 pub const INSERT_TASK: &str = "INSERT INTO task \
-     (title, description, expiry_dt, create_dt, update_dt, create_token) VALUES (?, ?, ?, ?, ?, ?)";
+     (title, description, expiry_dt, priority, create_dt, update_dt, create_token) \
+     VALUES (?, ?, ?, ?, ?, ?, ?)";
 pub const SELECT_TASK_BY_TOKEN: &str = concat!(
     "SELECT ",
     task_columns!(),
@@ -58,7 +59,7 @@ pub const SELECT_TASK_BY_TOKEN: &str = concat!(
 /// A `NULL` title leaves the stored one as it is: a change that does not
 /// touch the title keeps a `NULL` (or any title another tool wrote) as stored.
 pub const UPDATE_TASK: &str = "UPDATE task SET title = COALESCE(?, title), description = ?, \
-     expiry_dt = ?, update_dt = ? WHERE id = ?";
+     expiry_dt = ?, priority = ?, update_dt = ? WHERE id = ?";
 /// Completes or reopens a task, with its next version.
 pub const UPDATE_TASK_STATUS: &str =
     "UPDATE task SET status = ?, completed_dt = ?, update_dt = ? WHERE id = ?";
@@ -66,9 +67,9 @@ pub const DELETE_TASK: &str = "DELETE FROM task WHERE id = ?";
 pub const DELETE_ALL_TASKS: &str = "DELETE FROM task";
 
 pub const SELECT_IDEMPOTENCY_KEY: &str = "SELECT fingerprint, expires_at, task_id, title, \
-     description, expiry_dt, create_dt FROM idempotency_key WHERE idem_key = ?";
+     description, expiry_dt, create_dt, priority FROM idempotency_key WHERE idem_key = ?";
 pub const RECORD_IDEMPOTENT_TASK: &str = "UPDATE idempotency_key SET task_id = ?, title = ?, \
-     description = ?, expiry_dt = ?, create_dt = ? WHERE idem_key = ?";
+     description = ?, expiry_dt = ?, create_dt = ?, priority = ? WHERE idem_key = ?";
 pub const DELETE_IDEMPOTENCY_KEY: &str = "DELETE FROM idempotency_key WHERE idem_key = ?";
 pub const PURGE_IDEMPOTENCY_KEYS: &str = "DELETE FROM idempotency_key WHERE expires_at < ?";
 

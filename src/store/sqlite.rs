@@ -165,7 +165,9 @@ mod tests {
             include_str!("../../migrations/sqlite/0001_task.sql"),
             include_str!("../../migrations/sqlite/0002_notification.sql"),
             include_str!("../../migrations/sqlite/0003_task_time_defaults.sql"),
+            include_str!("../../migrations/sqlite/0004_idempotency_and_probe.sql"),
             include_str!("../../migrations/sqlite/0007_task_status.sql"),
+            include_str!("../../migrations/sqlite/0008_task_priority.sql"),
         );
         sqlx::raw_sql(sqlx::AssertSqlSafe(schema))
             .execute(&mut conn)

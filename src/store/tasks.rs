@@ -16,8 +16,8 @@ use super::sql;
 use super::sql_store::SqlStore;
 use super::status;
 use crate::domain::{
-    Created, IdempotentCreate, Page, PageRequest, PageStart, Precondition, Task, TaskDraft,
-    TaskFilter, TaskId, TaskIds, TaskPatch, TaskStatus, Timestamp,
+    Created, IdempotentCreate, Page, PageRequest, PageStart, Precondition, Priority, Task,
+    TaskDraft, TaskFilter, TaskId, TaskIds, TaskPatch, TaskStatus, Timestamp,
 };
 
 #[async_trait]
@@ -29,6 +29,7 @@ where
     for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'q> Option<String>: sqlx::Encode<'q, D::Db>,
     for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db>,
+    for<'q> Option<i64>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'q> Vec<u8>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'r> TaskRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
     for<'r> IdempotencyRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
@@ -205,6 +206,7 @@ where
     for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'q> Option<String>: sqlx::Encode<'q, D::Db>,
     for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db>,
+    for<'q> Option<i64>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'r> TaskRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
 {
     /// Locks the task, checks the client's precondition, and writes the
@@ -316,6 +318,7 @@ where
     for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'q> Option<String>: sqlx::Encode<'q, D::Db>,
     for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db>,
+    for<'q> Option<i64>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
 {
     let version = Timestamp::next_version(current.update_dt, now);
     let title = (draft.title != current.title).then(|| draft.title.as_str().to_owned());
@@ -323,6 +326,7 @@ where
         .bind(title)
         .bind(draft.description.as_ref().map(|d| d.as_str().to_owned()))
         .bind(draft.expiry_dt.map(D::Time::encode))
+        .bind(draft.priority.map(Priority::get))
         .bind(D::Time::encode(version))
         .bind(current.id.get())
         .execute(&mut *conn)
@@ -336,6 +340,7 @@ where
         update_dt: Some(version),
         status: current.status,
         completed_dt: current.completed_dt,
+        priority: draft.priority,
     })
 }
 
@@ -354,6 +359,7 @@ where
     for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'q> Option<String>: sqlx::Encode<'q, D::Db>,
     for<'q> Option<D::Time>: sqlx::Encode<'q, D::Db>,
+    for<'q> Option<i64>: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'r> TaskRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
 {
     let current = lock_all::<D>(conn, items.iter().map(|(id, _)| *id)).await?;

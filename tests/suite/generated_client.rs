@@ -49,6 +49,7 @@ fn input(title: &str) -> TaskInput {
         title: title.to_owned(),
         description: None,
         expiry_dt: None,
+        priority: None,
     }
 }
 
@@ -94,6 +95,7 @@ async fn a_created_task_answers_201_and_reads_back(backend: Backend) {
                 title: "  Pay rent  ".to_owned(),
                 description: Some("by transfer".parse().unwrap()),
                 expiry_dt: Some(expiry),
+                priority: None,
             },
         )
         .await
@@ -230,6 +232,7 @@ async fn patching_leaves_absent_fields_and_clears_nulls(backend: Backend) {
             title: "patch me".to_owned(),
             description: Some("keep me".parse().unwrap()),
             expiry_dt: Some(expiry),
+            priority: None,
         },
     )
     .await;
@@ -342,12 +345,14 @@ async fn bulk_replace_updates_every_task(backend: Backend) {
                     title: Some("first, replaced".to_owned()),
                     description: Some("now described".parse().unwrap()),
                     expiry_dt: Some(expiry),
+                    priority: None,
                 },
                 TaskReplacement {
                     id: id(&second),
                     title: Some("second, replaced".to_owned()),
                     description: None,
                     expiry_dt: None,
+                    priority: None,
                 },
             ],
         })
@@ -541,6 +546,7 @@ async fn a_field_error_names_the_field(backend: Backend) {
         title: Some("twice".to_owned()),
         description: None,
         expiry_dt: None,
+        priority: None,
     };
     let (status, problem) = client
         .replace_tasks(&TaskReplacements {

@@ -26,6 +26,7 @@ mod legacy_rows;
 mod nginx;
 mod observability;
 mod outcomes;
+mod priority;
 mod proxy;
 mod readme;
 mod replicas;

@@ -47,8 +47,8 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 /// A JSON merge patch of a task, the body of [`Client::patch_task`].
 ///
 /// A field that is `None` is left out of the request and stays as it is.
-/// `description` and `expiry_dt` are cleared with `Some(None)`, sent as
-/// `null`. `title` cannot be cleared.
+/// `description`, `expiry_dt` and `priority` are cleared with `Some(None)`,
+/// sent as `null`. `title` cannot be cleared.
 ///
 /// Written by hand (`build.rs` replaces the generated type with it and fails
 /// the build if the spec's `TaskPatch` changes its fields): the generated
@@ -73,6 +73,13 @@ pub struct TaskPatch {
         deserialize_with = "present"
     )]
     pub expiry_dt: Option<Option<DateTime<Utc>>>,
+    /// A new priority, 1 (low) to 5 (urgent), or `Some(None)` to clear it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub priority: Option<Option<i64>>,
 }
 
 /// A field that is present, possibly as `null`.
