@@ -119,7 +119,7 @@ impl<Op: Operation> ApiResponse for ApiError<Op> {
     }
 
     fn from_parse_request_error(err: poem::Error) -> Self {
-        Self::new(crate::edge::parse_errors::problem_of(&err))
+        Self::new(super::parameters::PARAMETERS.problem_of(&err))
     }
 }
 

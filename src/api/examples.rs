@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use super::notification_types::{DeliveryStateBody, KindBody, NotificationBody, NotificationPage};
 use super::task_types::{
-    DeleteResult, TaskBody, TaskInput, TaskList, TaskPage, TaskPatchInput, TaskReplacement,
-    TaskReplacements, TaskStatusBody, TaskUpdate,
+    DeleteResult, TaskBody, TaskIdList, TaskInput, TaskList, TaskPage, TaskPatchInput,
+    TaskReplacement, TaskReplacements, TaskStatusBody, TaskUpdate,
 };
 use super::time::ApiTime;
 use crate::domain::{Priority, TaskId, Timestamp};
@@ -87,6 +87,14 @@ impl Example for TaskPatchInput {
             description: MaybeUndefined::Undefined,
             expiry_dt: MaybeUndefined::Value(time(EXPIRY)),
             priority: MaybeUndefined::Undefined,
+        }
+    }
+}
+
+impl Example for TaskIdList {
+    fn example() -> Self {
+        Self {
+            ids: vec![TaskId::from_db(42), TaskId::from_db(43)],
         }
     }
 }
@@ -188,7 +196,7 @@ pub fn problem(op: &str, kind: ProblemKind) -> Value {
             "list_tasks" | "list_notifications" | "list_task_notifications" => {
                 Problem::invalid(vec![FieldError::new(
                     "limit",
-                    crate::edge::parse_errors::expectation("limit"),
+                    super::parameters::PARAMETERS.expectation("limit"),
                 )])
             }
             "get_task" | "delete_task" => Problem::invalid(vec![FieldError::new(

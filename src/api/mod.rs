@@ -16,13 +16,14 @@ mod notifications;
 mod observe;
 pub mod operations;
 mod paging;
-mod priority;
+mod parameters;
 pub mod problem;
 mod spec;
 mod task_types;
 mod tasks;
 mod text;
 mod time;
+mod values;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +41,7 @@ use crate::service::{NotificationService, TaskService};
 pub use crate::edge::body_limit::MAX_BODY_BYTES;
 pub use notification_types::render as render_notification;
 pub use notifications::StreamLimits;
+pub use parameters::PARAMETERS;
 
 /// The page size of every listing when the client names none.
 const fn default_page_size() -> u32 {
@@ -57,12 +59,25 @@ const SWAGGER_ORDER: &[&str] = &[
     "delete_task",
     "complete_task",
     "reopen_task",
+    "complete_tasks",
+    "reopen_tasks",
     "replace_tasks",
     "delete_tasks",
     "list_notifications",
     "list_task_notifications",
     "stream_notifications",
 ];
+
+/// A bulk replace (`PUT /v1/tasks`) may send up to 4 MiB: 1,000 full-size
+/// tasks (255-character titles, 1,000-byte descriptions, an expiry) take
+/// about 1.4 MB; this leaves room for titles in non-ASCII letters and for
+/// escapes.
+const LARGER_BODIES: &[crate::edge::body_limit::LargerBody] =
+    &[crate::edge::body_limit::LargerBody {
+        method: poem::http::Method::PUT,
+        path: "/v1/tasks",
+        max_bytes: 4 * 1024 * 1024,
+    }];
 
 /// What the endpoints need, handed to them as `Data<&ApiState>`.
 #[derive(Clone)]
@@ -170,7 +185,9 @@ pub fn routes(state: ApiState, settings: HttpSettings) -> impl Endpoint {
     // Swagger UI embeds the spec in its page: give it the completed one.
     let docs = api.swagger_ui_html().replacen(&generated, &spec, 1);
     let docs = crate::edge::swagger_ui::order_operations(&docs, SWAGGER_ORDER);
-    let table = Arc::new(crate::edge::routes::RouteTable::from_spec(&spec));
+    let table = Arc::new(crate::edge::routes::RouteTable::from_spec(
+        &spec, PARAMETERS,
+    ));
     let metrics = state.metrics.clone();
     let tasks = state.tasks.clone();
     let observed = state.metrics.clone();
@@ -200,7 +217,7 @@ pub fn routes(state: ApiState, settings: HttpSettings) -> impl Endpoint {
             "/",
             get(make_sync(|_| Redirect::see_other("/docs").into_response())),
         )
-        .catch_all_error(crate::edge::parse_errors::catch_all)
+        .catch_all_error(|err| PARAMETERS.catch_all(err))
         .with(crate::edge::routes::CheckRoutes(table))
         .with(auth::RequireToken::new(settings.tokens.clone()))
         // Outside the token check: a preflight carries no token.
@@ -218,6 +235,7 @@ pub fn routes(state: ApiState, settings: HttpSettings) -> impl Endpoint {
         .with(crate::edge::body_limit::BodyLimit::new(
             settings.max_in_flight,
             settings.body_read_timeout,
+            LARGER_BODIES,
         ))
         .with(observe::RecordRequests(observed))
         .with(

@@ -62,6 +62,14 @@ operations! {
         BadRequest, Unauthorized, Forbidden, NotFound, PreconditionFailed, Internal, Unavailable,
         OutcomeUnknown,
     ];
+    CompleteTasks = "complete_tasks": [
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, UnsupportedMediaType,
+        Internal, Unavailable, OutcomeUnknown,
+    ];
+    ReopenTasks = "reopen_tasks": [
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, UnsupportedMediaType,
+        Internal, Unavailable, OutcomeUnknown,
+    ];
     CompleteTask = "complete_task": [
         BadRequest, Unauthorized, Forbidden, NotFound, PreconditionFailed, Internal, Unavailable,
         OutcomeUnknown,
@@ -101,6 +109,8 @@ mod tests {
             "delete_task",
             "complete_task",
             "reopen_task",
+            "complete_tasks",
+            "reopen_tasks",
         ];
         for (id, problems) in ALL {
             assert_eq!(

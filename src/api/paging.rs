@@ -147,7 +147,7 @@ pub fn page_request(
             None => {
                 return Err(vec![FieldError::new(
                     "cursor",
-                    crate::edge::parse_errors::expectation("cursor"),
+                    super::parameters::PARAMETERS.expectation("cursor"),
                 )]);
             }
         },

@@ -6,7 +6,8 @@ use poem_openapi::{Enum, Object};
 use super::text::{DescriptionText, TitleText};
 use super::time::ApiTime;
 use crate::domain::{
-    Description, Priority, Task, TaskDraft, TaskId, TaskPatch, TaskStatus, Title, TitleEdit,
+    Description, Priority, Task, TaskDraft, TaskId, TaskIds, TaskPatch, TaskStatus, Title,
+    TitleEdit,
 };
 use crate::edge::json_body::RequestBody;
 use crate::edge::problem::FieldError;
@@ -334,6 +335,23 @@ fn patch(
         expiry_dt: expiry_dt?,
         priority: priority.map(Some).take(),
     })
+}
+
+/// The tasks a bulk complete or reopen names.
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "TaskIdList", example)]
+pub struct TaskIdList {
+    /// 1 to 1,000 task ids; an id named twice counts once.
+    #[oai(validator(min_items = 1, max_items = 1000))]
+    pub ids: Vec<TaskId>,
+}
+
+impl RequestBody for TaskIdList {
+    type Parsed = TaskIds;
+
+    fn into_domain(self, fields: &mut Fields) -> Option<TaskIds> {
+        fields.check("ids", TaskIds::parse(self.ids))
+    }
 }
 
 /// A page of tasks.

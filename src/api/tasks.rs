@@ -11,13 +11,13 @@ use super::auth::ApiAuth;
 use super::etag::TagList;
 use super::etag::{etag, none_match, precondition};
 use super::operations::{
-    CompleteTask, CreateTask, DeleteTask, DeleteTasks, GetTask, ListTasks, PatchTask, ReopenTask,
-    ReplaceTask, ReplaceTasks,
+    CompleteTask, CompleteTasks, CreateTask, DeleteTask, DeleteTasks, GetTask, ListTasks,
+    PatchTask, ReopenTask, ReopenTasks, ReplaceTask, ReplaceTasks,
 };
 use super::paging::{self, Cursor, Listing};
 use super::task_types::{
-    DeleteResult, MAX_BULK, Replacements, TaskBody, TaskInput, TaskList, TaskPage, TaskPatchInput,
-    TaskReplacements, TaskUpdate,
+    DeleteResult, MAX_BULK, Replacements, TaskBody, TaskIdList, TaskInput, TaskList, TaskPage,
+    TaskPatchInput, TaskReplacements, TaskUpdate,
 };
 use super::time::ApiTime;
 use super::{ApiState, ApiTags};
@@ -81,6 +81,21 @@ enum ReplacedTasks {
 }
 
 #[derive(ApiResponse)]
+enum ChangedTasks {
+    /// Every task named, as it now is, in the order named.
+    #[oai(status = 200)]
+    Ok(Json<TaskList>),
+}
+
+impl ChangedTasks {
+    fn of(tasks: Vec<Task>) -> Self {
+        Self::Ok(Json(TaskList {
+            tasks: tasks.into_iter().map(TaskBody::from).collect(),
+        }))
+    }
+}
+
+#[derive(ApiResponse)]
 enum DeletedTasks {
     /// How many tasks were deleted (ids that did not exist are not counted).
     #[oai(status = 200)]
@@ -121,7 +136,7 @@ fn time_param<Op: super::operations::Operation>(
 /// Every id of every `ids` parameter, comma-separated or repeated.
 /// (poem-openapi reads only the first `ids` of a non-exploded list.)
 fn ids_in_query(query: &str) -> Result<Vec<TaskId>, ApiError<DeleteTasks>> {
-    let expected = crate::edge::parse_errors::expectation("ids");
+    let expected = super::parameters::PARAMETERS.expectation("ids");
     let refuse = || ApiError::invalid(vec![FieldError::new("ids", expected)]);
     let mut ids = Vec::new();
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
@@ -313,6 +328,43 @@ impl TasksApi {
         Ok(ReplacedTasks::Ok(Json(TaskList {
             tasks: tasks.into_iter().map(TaskBody::from).collect(),
         })))
+    }
+
+    /// Complete many tasks, all or nothing
+    ///
+    /// Completes every task named in `ids` in one transaction, and answers
+    /// them in the order named. If any id does not exist, nothing changes
+    /// and the answer is 404 naming every missing id. A task that is
+    /// already done is answered as it is, unchanged, version included.
+    #[oai(
+        path = "/tasks/complete",
+        method = "post",
+        operation_id = "complete_tasks"
+    )]
+    async fn complete_tasks(
+        &self,
+        _auth: ApiAuth,
+        state: Data<&ApiState>,
+        body: JsonBody<TaskIdList>,
+    ) -> Result<ChangedTasks, ApiError<CompleteTasks>> {
+        let tasks = state.tasks.complete_many(&body.0).await?;
+        Ok(ChangedTasks::of(tasks))
+    }
+
+    /// Reopen many tasks, all or nothing
+    ///
+    /// Reopens every task named in `ids` in one transaction, as
+    /// `complete_tasks` completes them: 404 naming every missing id, and
+    /// nothing changed then; an open task is answered unchanged.
+    #[oai(path = "/tasks/reopen", method = "post", operation_id = "reopen_tasks")]
+    async fn reopen_tasks(
+        &self,
+        _auth: ApiAuth,
+        state: Data<&ApiState>,
+        body: JsonBody<TaskIdList>,
+    ) -> Result<ChangedTasks, ApiError<ReopenTasks>> {
+        let tasks = state.tasks.reopen_many(&body.0).await?;
+        Ok(ChangedTasks::of(tasks))
     }
 
     /// Delete the listed tasks, or (destructive) every task

@@ -20,14 +20,17 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::problem::{Problem, ProblemKind};
 
-/// The largest body of every request but a bulk replace.
+/// The largest body of every request but those given a larger limit
+/// ([`LargerBody`]).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// The largest body of a bulk replace (`PUT /v1/tasks`): 1,000 full-size
-/// tasks (255-character titles, 1,000-byte descriptions, an expiry) take
-/// about 1.4 MB; this leaves room for titles in non-ASCII letters and for
-/// escapes.
-pub const MAX_BULK_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// A route whose bodies may be larger than [`MAX_BODY_BYTES`].
+#[derive(Clone, Debug)]
+pub struct LargerBody {
+    pub method: Method,
+    pub path: &'static str,
+    pub max_bytes: usize,
+}
 
 /// An oversized body is still read (and dropped) up to this size before the
 /// 413 goes out: a client that is still sending when the server answers and
@@ -39,18 +42,25 @@ const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
 pub struct BodyLimit {
     budget: Arc<Semaphore>,
     timeout: Duration,
+    larger: &'static [LargerBody],
 }
 
 impl BodyLimit {
     /// Bodies for `max_in_flight` requests at once, each received within
-    /// `timeout`.
-    pub fn new(max_in_flight: usize, timeout: Duration) -> Self {
+    /// `timeout`, each at most [`MAX_BODY_BYTES`] unless `larger` says
+    /// otherwise for its route.
+    pub fn new(max_in_flight: usize, timeout: Duration, larger: &'static [LargerBody]) -> Self {
+        let largest = larger
+            .iter()
+            .map(|route| route.max_bytes)
+            .fold(MAX_BODY_BYTES, usize::max);
         let budget = max_in_flight
             .saturating_mul(MAX_BODY_BYTES)
-            .clamp(MAX_BULK_BODY_BYTES, Semaphore::MAX_PERMITS);
+            .clamp(largest, Semaphore::MAX_PERMITS);
         Self {
             budget: Arc::new(Semaphore::new(budget)),
             timeout,
+            larger,
         }
     }
 }
@@ -65,12 +75,11 @@ pub fn has_body(request: &Request) -> bool {
 }
 
 /// The body limit of a request.
-fn limit_of(request: &Request) -> usize {
-    if request.method() == Method::PUT && request.uri().path() == "/v1/tasks" {
-        MAX_BULK_BODY_BYTES
-    } else {
-        MAX_BODY_BYTES
-    }
+fn limit_of(request: &Request, larger: &[LargerBody]) -> usize {
+    larger
+        .iter()
+        .find(|route| request.method() == route.method && request.uri().path() == route.path)
+        .map_or(MAX_BODY_BYTES, |route| route.max_bytes)
 }
 
 impl<E: Endpoint> Middleware<E> for BodyLimit {
@@ -81,6 +90,7 @@ impl<E: Endpoint> Middleware<E> for BodyLimit {
             inner,
             budget: self.budget.clone(),
             timeout: self.timeout,
+            larger: self.larger,
         }
     }
 }
@@ -89,6 +99,7 @@ pub struct BodyLimitEndpoint<E> {
     inner: E,
     budget: Arc<Semaphore>,
     timeout: Duration,
+    larger: &'static [LargerBody],
 }
 
 /// Why a body was not received.
@@ -141,7 +152,7 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
-        let limit = limit_of(&req);
+        let limit = limit_of(&req, self.larger);
         let announced = req
             .header("content-length")
             .and_then(|len| len.parse::<u64>().ok());

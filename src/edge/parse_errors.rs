@@ -7,62 +7,72 @@ use poem_openapi::error::{ContentTypeError, ParseParamError, ParsePathError};
 
 use super::problem::{FieldError, Problem, ProblemError, ProblemKind};
 
-/// What each parameter takes, for the message when it cannot be parsed.
-/// (poem-openapi's own messages name its internal types.) A test checks
-/// that every parameter in the spec is listed here.
-pub const PARAMETERS: &[(&str, &str)] = &[
-    ("id", "must be a positive integer (a task id)"),
-    ("task_id", "must be a positive integer (a task id)"),
-    (
-        "ids",
-        "must be a comma-separated list of 1 to 1,000 positive integers",
-    ),
-    ("limit", "must be an integer from 1 to 1000"),
-    ("offset", "must be an integer from 0 to 1000000000000000"),
-    ("count", "must be `true` or `false`"),
-    ("all", "must be `true` (delete every task) or `false`"),
-    (
-        "cursor",
-        "must be a `next_cursor` from an earlier page of the same listing",
-    ),
-    (
-        "expires_before",
-        "must be an RFC 3339 date-time with an offset, e.g. 2026-01-01T10:00:00+08:00 \
-         (write `+` as `%2B` in a query string)",
-    ),
-    (
-        "expires_after",
-        "must be an RFC 3339 date-time with an offset, e.g. 2026-01-01T10:00:00+08:00 \
-         (write `+` as `%2B` in a query string)",
-    ),
-];
-
-pub fn expectation(name: &str) -> &'static str {
-    PARAMETERS
-        .iter()
-        .find(|(parameter, _)| *parameter == name)
-        .map_or("has a value this operation cannot read", |(_, expected)| {
-            expected
-        })
+/// What each parameter of an API takes, for the message when it cannot be
+/// parsed (poem-openapi's own messages name its internal types). The API
+/// gives its own.
+#[derive(Clone, Copy, Debug)]
+pub struct Parameters {
+    /// Each parameter by name, with what it must be.
+    pub expected: &'static [(&'static str, &'static str)],
+    /// The name a path parameter poem-openapi cannot parse is reported
+    /// under (poem-openapi names it by its position, `param0`).
+    pub path_parameter: &'static str,
 }
 
-/// The problem a parse error stands for.
-pub fn problem_of(err: &poem::Error) -> Problem {
+impl Parameters {
+    pub fn expectation(&self, name: &str) -> &'static str {
+        self.expected
+            .iter()
+            .find(|(parameter, _)| *parameter == name)
+            .map_or("has a value this operation cannot read", |(_, expected)| {
+                expected
+            })
+    }
+
+    /// The problem a parse error stands for.
+    pub fn problem_of(&self, err: &poem::Error) -> Problem {
+        problem_of(self, err)
+    }
+
+    /// Every error that reaches the edge as a poem error (routing, body
+    /// limit, anything a handler did not turn into its own answer) becomes
+    /// a problem.
+    pub async fn catch_all(self, err: poem::Error) -> poem::Response {
+        if err.is_from_response() || err.is::<ProblemError>() {
+            // Already a problem of ours; keeps what poem-openapi noted on
+            // it (the operation id, for the metrics).
+            return err.into_response();
+        }
+        let mut response = problem_of(&self, &err).into_response();
+        if let Some(operation) = err.data::<poem_openapi::OperationId>() {
+            response.set_data(*operation);
+        }
+        response
+    }
+}
+
+fn problem_of(parameters: &Parameters, err: &poem::Error) -> Problem {
     if let Some(ProblemError(problem)) = err.downcast_ref::<ProblemError>() {
         return problem.clone();
     }
     if let Some(param) = err.downcast_ref::<ParseParamError>() {
-        return Problem::invalid(vec![FieldError::new(param.name, expectation(param.name))]);
+        let expected = parameters.expectation(param.name);
+        return Problem::invalid(vec![FieldError::new(param.name, expected)]);
     }
     if let Some(path) = err.downcast_ref::<ParsePathError>() {
         // poem-openapi names a path segment by its position (`param0`) when
-        // it cannot parse it; the one path parameter of this API is `id`.
-        let name = if PARAMETERS.iter().any(|(known, _)| *known == path.name) {
+        // it cannot parse it.
+        let known = parameters
+            .expected
+            .iter()
+            .any(|(known, _)| *known == path.name);
+        let name = if known {
             path.name
         } else {
-            "id"
+            parameters.path_parameter
         };
-        return Problem::invalid(vec![FieldError::new(name, expectation(name))]);
+        let expected = parameters.expectation(name);
+        return Problem::invalid(vec![FieldError::new(name, expected)]);
     }
     if let Some(ContentTypeError::NotSupported { content_type }) =
         err.downcast_ref::<ContentTypeError>()
@@ -98,19 +108,4 @@ pub fn problem_of(err: &poem::Error) -> Problem {
             Problem::internal()
         }
     }
-}
-
-/// Every error that reaches the edge as a poem error (routing, body limit,
-/// anything a handler did not turn into its own answer) becomes a problem.
-pub async fn catch_all(err: poem::Error) -> poem::Response {
-    if err.is_from_response() || err.is::<ProblemError>() {
-        // Already a problem of ours; keeps what poem-openapi noted on it
-        // (the operation id, for the metrics).
-        return err.into_response();
-    }
-    let mut response = problem_of(&err).into_response();
-    if let Some(operation) = err.data::<poem_openapi::OperationId>() {
-        response.set_data(*operation);
-    }
-    response
 }

@@ -124,55 +124,6 @@ impl ProblemKind {
         format!("urn:taskman:problem:{}", self.urn())
     }
 
-    /// The response's description in the spec.
-    pub const fn description(self) -> &'static str {
-        match self {
-            Self::BadRequest => {
-                "The request is malformed: a parameter, header or body field is wrong, or \
-                 unknown; `errors` names each one"
-            }
-            Self::Unauthorized => {
-                "The server requires `Authorization: Bearer <token>` (API_TOKEN is set) and \
-                 the request has no valid one"
-            }
-            Self::Forbidden => {
-                "The bearer token is valid but its scopes (API_TOKENS_FILE) do not allow this \
-                 request: `read` for GET, `write` for a change"
-            }
-            Self::NotFound => "No such task; `missing_ids` names every missing id",
-            Self::PreconditionFailed => {
-                "The task is no longer at a version `If-Match` names; nothing was changed"
-            }
-            Self::Conflict => "The database refused the change; nothing was changed",
-            Self::PayloadTooLarge => {
-                "The request body is over 1 MiB (over 4 MiB for a bulk `PUT /v1/tasks`)"
-            }
-            Self::UnsupportedMediaType => {
-                "The body is not of a media type this operation takes, or is encoded \
-                 (Content-Encoding)"
-            }
-            Self::Unprocessable => {
-                "Well-formed, but not possible: an id named twice in one request, or an \
-                 `Idempotency-Key` reused for a different task"
-            }
-            Self::Internal => "An unexpected fault; the details are in the server log",
-            Self::Unavailable => {
-                "The database is unreachable, cannot write, or did not answer in time, or \
-                 the server is at its limit; nothing was changed; retry after `Retry-After` \
-                 seconds"
-            }
-            // It shares the 503 with `Unavailable`, and describes both.
-            Self::OutcomeUnknown => {
-                "The database is unreachable, cannot write, or did not answer in time, or \
-                 the server is at its limit; nothing was changed; retry after `Retry-After` \
-                 seconds. Except with type `urn:taskman:problem:outcome-unknown`: the change \
-                 was sent to the database to commit and no answer came back, so it may or may \
-                 not have been made; read the task again before retrying a change or a delete, \
-                 and retry a create only with the same `Idempotency-Key`"
-            }
-        }
-    }
-
     /// The last part of its problem type.
     pub fn urn(self) -> &'static str {
         match self {

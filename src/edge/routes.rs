@@ -14,15 +14,16 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use serde_json::Value;
 
 use super::digits;
-use super::parse_errors::expectation;
+use super::parse_errors::Parameters;
 use super::problem::{FieldError, Problem, problem_response};
 
 /// Paths served outside the spec (Swagger UI, the spec, metrics…): GET only.
 pub const PLAIN_PATHS: &[&str] = &["/", "/docs", "/openapi.json", "/metrics", "/favicon.ico"];
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct RouteTable {
     paths: Vec<Path>,
+    parameters: Parameters,
 }
 
 #[derive(Clone, Debug)]
@@ -76,7 +77,7 @@ impl Form {
 }
 
 impl RouteTable {
-    pub fn from_spec(spec: &str) -> Self {
+    pub fn from_spec(spec: &str, expected: Parameters) -> Self {
         let spec: Value = serde_json::from_str(spec).unwrap_or_default();
         let mut paths: Vec<Path> = spec["paths"]
             .as_object()
@@ -120,7 +121,10 @@ impl RouteTable {
             queries: BTreeMap::new(),
             integer_segments: Vec::new(),
         }));
-        Self { paths }
+        Self {
+            paths,
+            parameters: expected,
+        }
     }
 
     fn find(&self, path: &str) -> Option<&Path> {
@@ -160,18 +164,23 @@ impl RouteTable {
                 .get(*at)
                 .is_some_and(|value| Form::Integer.admits(value))
             {
-                errors.push(FieldError::new(name, expectation(name)));
+                errors.push(FieldError::new(name, self.parameters.expectation(name)));
             }
         }
         if let (Some(query), Some(taken)) = (query, found.queries.get(&method.to_ascii_lowercase()))
         {
-            check_query(taken, query, &mut errors);
+            check_query(taken, query, &self.parameters, &mut errors);
         }
         (!errors.is_empty()).then(|| Problem::invalid(errors))
     }
 }
 
-fn check_query(taken: &BTreeMap<String, Form>, query: &str, errors: &mut Vec<FieldError>) {
+fn check_query(
+    taken: &BTreeMap<String, Form>,
+    query: &str,
+    parameters: &Parameters,
+    errors: &mut Vec<FieldError>,
+) {
     let mut seen = BTreeMap::new();
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         let count = seen.entry(name.to_string()).or_insert(0);
@@ -193,7 +202,10 @@ fn check_query(taken: &BTreeMap<String, Form>, query: &str, errors: &mut Vec<Fie
                 errors.push(FieldError::new(name, "may be given only once"));
             }
             Some(form) if !form.admits(&value) && !errors.iter().any(|e| e.field == name) => {
-                errors.push(FieldError::new(name.as_ref(), expectation(&name)));
+                errors.push(FieldError::new(
+                    name.as_ref(),
+                    parameters.expectation(&name),
+                ));
             }
             _ => {}
         }
@@ -266,6 +278,11 @@ impl<E: Endpoint> Endpoint for CheckRoutesEndpoint<E> {
 mod tests {
     use super::*;
 
+    const PARAMETERS: Parameters = Parameters {
+        expected: &[("limit", "must be an integer from 1 to 1000")],
+        path_parameter: "id",
+    };
+
     const SPEC: &str = r#"{"paths": {
         "/v1/tasks": {
             "get": {"parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer"}}]},
@@ -278,7 +295,7 @@ mod tests {
 
     #[test]
     fn paths_with_parameters_are_matched_by_segment() {
-        let table = RouteTable::from_spec(SPEC);
+        let table = RouteTable::from_spec(SPEC, PARAMETERS);
         assert_eq!(table.allowed("/v1/tasks"), Some("GET, POST, DELETE, HEAD"));
         assert_eq!(table.allowed("/v1/tasks/42"), Some("GET, DELETE, HEAD"));
         assert_eq!(
@@ -291,7 +308,7 @@ mod tests {
 
     #[test]
     fn an_unknown_or_repeated_query_parameter_is_refused_by_name() {
-        let table = RouteTable::from_spec(SPEC);
+        let table = RouteTable::from_spec(SPEC, PARAMETERS);
         let delete = Method::DELETE;
         assert!(
             table
@@ -321,7 +338,7 @@ mod tests {
     }
     #[test]
     fn integers_in_the_query_or_the_path_are_digits_only() {
-        let table = RouteTable::from_spec(SPEC);
+        let table = RouteTable::from_spec(SPEC, PARAMETERS);
         let (get, delete) = (Method::GET, Method::DELETE);
         for query in ["limit=+5", "limit=05", "limit=5.0", "limit=-1", "limit= 5"] {
             let problem = table.check(&get, "/v1/tasks", Some(query)).unwrap();

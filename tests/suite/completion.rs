@@ -26,6 +26,7 @@ crate::on_both_backends!(
     completion_takes_the_task_out_of_the_expiry_cache_and_a_restart_leaves_it_out,
     a_task_another_tool_inserts_is_open_and_odd_statuses_are_served,
     the_store_changes_many_statuses_all_or_nothing,
+    a_bulk_complete_or_reopen_is_all_or_nothing_in_the_order_named,
 );
 
 const FAST: &[&str] = &["--warn-before", "2s", "--tick-interval", "100ms"];
@@ -512,4 +513,63 @@ async fn the_store_changes_many_statuses_all_or_nothing(backend: Backend) {
     assert_eq!(reopened[0].status, TaskStatus::Open);
     assert_eq!(reopened[0].completed_dt, None);
     assert!(reopened[0].update_dt > again[1].update_dt);
+}
+
+async fn a_bulk_complete_or_reopen_is_all_or_nothing_in_the_order_named(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let a = app.create_task(json!({"title": "a"})).await;
+    let b = app.create_task(json!({"title": "b"})).await;
+    let c = app.create_task(json!({"title": "c"})).await;
+
+    // A missing id: 404 naming it, and nothing completed.
+    let response = app
+        .post_json(
+            "/v1/tasks/complete",
+            &json!({"ids": [b["id"], 999_999, a["id"], 999_998]}),
+        )
+        .await;
+    let problem = problem_body(response, 404).await;
+    assert_eq!(problem["missing_ids"], json!([999_999, 999_998]));
+    for task in [&a, &b, &c] {
+        assert_eq!(read(&app, task).await["status"], "open");
+    }
+
+    // In the order named; an id named twice counts once.
+    let response = app
+        .post_json(
+            "/v1/tasks/complete",
+            &json!({"ids": [c["id"], a["id"], c["id"]]}),
+        )
+        .await;
+    let done = json_body(response, 200).await;
+    let ids: Vec<&Value> = done["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| &t["id"])
+        .collect();
+    assert_eq!(ids, [&c["id"], &a["id"]]);
+    assert!(
+        done["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["status"] == "done")
+    );
+    assert_eq!(read(&app, &b).await["status"], "open");
+
+    // A repeat changes nothing, version included; a mixed reopen reopens
+    // the done ones and answers the open one as it is.
+    let again = app
+        .post_json("/v1/tasks/complete", &json!({"ids": [c["id"], a["id"]]}))
+        .await;
+    assert_eq!(json_body(again, 200).await, done);
+    let response = app
+        .post_json("/v1/tasks/reopen", &json!({"ids": [a["id"], b["id"]]}))
+        .await;
+    let reopened = json_body(response, 200).await;
+    assert_eq!(reopened["tasks"][0]["status"], "open");
+    assert_eq!(reopened["tasks"][0]["completed_dt"], Value::Null);
+    assert_eq!(reopened["tasks"][1], read(&app, &b).await);
+    assert_eq!(read(&app, &c).await["status"], "done");
 }

@@ -317,6 +317,23 @@ async fn every_answer_of_every_operation_matches_the_spec(backend: Backend) {
     )
     .await;
 
+    // complete_tasks and reopen_tasks
+    for action in ["complete", "reopen"] {
+        let path = format!("/v1/tasks/{action}");
+        let both = json!({"ids": [plain["id"], full["id"]]});
+        let changed = c.json(&path, Method::POST, &path, &both, 200).await;
+        assert_eq!(changed["tasks"][0]["id"], plain["id"]);
+        let missing = json!({"ids": [plain["id"], 999_999]});
+        let problem = c.json(&path, Method::POST, &path, &missing, 404).await;
+        assert_eq!(problem["missing_ids"], json!([999_999]));
+        for bad in [json!({"ids": []}), json!({"ids": [0]}), json!({"id": [1]})] {
+            c.json(&path, Method::POST, &path, &bad, 400).await;
+        }
+        c.send(&path, text(Method::POST, &path), 415).await;
+        c.send(&path, huge(Method::POST, &path, "application/json"), 413)
+            .await;
+    }
+
     // list_notifications and list_task_notifications, once the expired
     // task's warning exists.
     let history = format!("/v1/notifications?task_id={}", expired["id"]);
@@ -475,6 +492,8 @@ async fn every_answer_of_every_operation_matches_the_spec(backend: Backend) {
             "/v1/tasks/1/complete",
         ),
         (Method::POST, "/v1/tasks/{id}/reopen", "/v1/tasks/1/reopen"),
+        (Method::POST, "/v1/tasks/complete", "/v1/tasks/complete"),
+        (Method::POST, "/v1/tasks/reopen", "/v1/tasks/reopen"),
         (Method::GET, notifications, notifications),
         (Method::GET, stream, stream),
         (Method::GET, of_task, "/v1/tasks/1/notifications"),
