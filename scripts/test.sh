@@ -2,7 +2,8 @@
 # The whole suite, as `make test` and CI run it:
 #
 #   1. the Rust tests (unit, the behavioural suite on SQLite and MySQL, the
-#      fault tests, the README's examples, the generated Rust client);
+#      fault tests, the README's examples, the generated Rust client), and
+#      the doc examples;
 #   2. the Galera tests (tests/suite/galera/), on a throwaway 3-node MariaDB
 #      Galera cluster (scripts/galera.sh), one replica per node;
 #   3. the schemathesis contract run on both backends (a fixed seed and a
@@ -70,6 +71,8 @@ fi
 # The Galera tests need the cluster of their own step.
 step rust cargo nextest run --workspace --all-targets --no-fail-fast --cargo-quiet \
     --status-level fail --final-status-level fail -E 'not test(/^galera::/)' "$@"
+# Doc examples (the Rust client's) compile and run; nextest does not run them.
+step doctest cargo test --doc --workspace --quiet
 step galera scripts/galera.sh run cargo nextest run -p taskman --test suite --no-fail-fast \
     --cargo-quiet --final-status-level fail -E 'test(/^galera::/)'
 step contract scripts/schemathesis.sh

@@ -39,6 +39,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 title: "Pay rent".into(),
                 description: Some("by transfer".parse()?),
                 expiry_dt: None,
+                priority: None,
             },
         )
         .await?

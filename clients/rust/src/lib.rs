@@ -7,8 +7,8 @@
 //! use taskman_client::{Client, ProblemExt, types::TaskInput};
 //!
 //! let client = Client::new("http://127.0.0.1:8080");
-//! let input = TaskInput { title: "Pay rent".into(), description: None, expiry_dt: None };
-//! match client.create_task(&input).await {
+//! let input = TaskInput { title: "Pay rent".into(), description: None, expiry_dt: None, priority: None };
+//! match client.create_task(None, &input).await {
 //!     Ok(created) => println!("created task {}", created.id),
 //!     Err(err) => match err.into_problem().await {
 //!         Ok((status, problem)) => println!("{status}: {}", problem.detail),
