@@ -18,6 +18,7 @@ pub mod operations;
 mod paging;
 pub mod problem;
 mod spec;
+mod task_list;
 mod task_types;
 mod tasks;
 mod text;

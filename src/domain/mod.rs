@@ -18,7 +18,10 @@ pub use idempotency::{Created, IdempotencyKey, IdempotentCreate, MAX_IDEMPOTENCY
 pub use notification::{
     Claim, Delivery, DeliveryState, Notification, NotificationKind, PendingExpiry,
 };
-pub use page::{NotificationFilter, Page, PageRequest, PageStart, TaskFilter};
+pub use page::{
+    NotificationFilter, Page, PageRequest, PageStart, SortDirection, TaskFilter, TaskOrder,
+    TaskPosition, TaskSort,
+};
 pub use precondition::Precondition;
 pub use task::{
     Description, MAX_BULK, MAX_DESCRIPTION_BYTES, MAX_TITLE_CHARS, StatusChange, Task, TaskDraft,
