@@ -93,7 +93,10 @@ pub struct TaskPosition {
     /// For a sort by anything but id: the newest version (`update_dt`) in
     /// the table when the walk began. A task changed since is left out of
     /// the walk's later pages, since a change can move it past the
-    /// position, where it would be shown a second time.
+    /// position, where it would be shown a second time. (Versions are
+    /// stamped before their write commits: a change in flight when the walk
+    /// began, or from a writer whose clock runs behind, can still get a
+    /// version at or below this one.)
     pub as_of: Option<Timestamp>,
 }
 
