@@ -19,6 +19,7 @@ mod paging;
 mod parameters;
 pub mod problem;
 mod spec;
+mod task_list;
 mod task_types;
 mod tasks;
 mod text;

@@ -1,9 +1,11 @@
 //! Pages on the wire: `limit`, `offset` or an opaque `cursor`, `count`;
 //! and the next page as `next_cursor` and a `Link: <…>; rel="next"` header.
 //!
-//! A cursor is base64url of `<listing>:<id>[:<filter>]`: the keyset
-//! position, and a digest of the filters it was made under, so that a
-//! cursor used with other filters is refused rather than silently wrong.
+//! A cursor is base64url of `<listing>:<id>[:<filter>[:<more>…]]`: the
+//! keyset position, a digest of the filters (and order) it was made under,
+//! so that a cursor used with other filters is refused rather than
+//! silently wrong, and what else the listing's position holds (a sort
+//! key, say).
 
 use std::borrow::Cow;
 
@@ -104,15 +106,26 @@ pub fn filter_key(parts: &[Option<String>]) -> String {
 }
 
 pub fn encode(listing: Listing, after: i64, filters: &str) -> String {
-    let text = if filters.is_empty() {
-        format!("{}:{after}", listing.tag())
-    } else {
-        format!("{}:{after}:{filters}", listing.tag())
-    };
+    encode_with(listing, after, filters, &[])
+}
+
+/// A cursor whose position holds more than an id: each of `more` is
+/// written after the filters (and may not contain `:`).
+pub fn encode_with(listing: Listing, after: i64, filters: &str, more: &[String]) -> String {
+    let mut text = format!("{}:{after}", listing.tag());
+    if !filters.is_empty() || !more.is_empty() {
+        text.push(':');
+        text.push_str(filters);
+    }
+    for part in more {
+        text.push(':');
+        text.push_str(part);
+    }
     URL_SAFE_NO_PAD.encode(text)
 }
 
-fn decode(listing: Listing, raw: &str, filters: &str) -> Option<i64> {
+/// The id a cursor points past, and the rest of its position.
+fn decode(listing: Listing, raw: &str, filters: &str) -> Option<(i64, Vec<String>)> {
     let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let mut parts = text.split(':');
@@ -121,7 +134,8 @@ fn decode(listing: Listing, raw: &str, filters: &str) -> Option<i64> {
     }
     let after: i64 = parts.next()?.parse().ok()?;
     let made_under = parts.next().unwrap_or_default();
-    (parts.next().is_none() && made_under == filters && after >= 0).then_some(after)
+    let more = parts.map(str::to_owned).collect();
+    (made_under == filters && after >= 0).then_some((after, more))
 }
 
 /// The page a request asks for; a cursor and a non-zero offset exclude
@@ -134,6 +148,22 @@ pub fn page_request(
     count: bool,
     filters: &str,
 ) -> Result<PageRequest, Vec<FieldError>> {
+    let position = |after, more: Vec<String>| more.is_empty().then_some(after);
+    page_request_at(listing, limit, offset, cursor, count, filters, position)
+}
+
+/// [`page_request`] for a listing whose position holds more than an id:
+/// `position` reads it from the cursor's id and the rest of it, or
+/// refuses it (`None`).
+pub fn page_request_at<P>(
+    listing: Listing,
+    limit: u32,
+    offset: u64,
+    cursor: Option<&str>,
+    count: bool,
+    filters: &str,
+    position: impl FnOnce(i64, Vec<String>) -> Option<P>,
+) -> Result<PageRequest<P>, Vec<FieldError>> {
     let start = match cursor {
         None => PageStart::Offset(offset),
         Some(_) if offset != 0 => {
@@ -142,15 +172,17 @@ pub fn page_request(
                 "cannot be combined with `cursor`; a cursor page starts where the cursor points",
             )]);
         }
-        Some(raw) => match decode(listing, raw, filters) {
-            Some(after) => PageStart::After(after),
-            None => {
-                return Err(vec![FieldError::new(
-                    "cursor",
-                    super::parameters::PARAMETERS.expectation("cursor"),
-                )]);
+        Some(raw) => {
+            match decode(listing, raw, filters).and_then(|(after, more)| position(after, more)) {
+                Some(at) => PageStart::After(at),
+                None => {
+                    return Err(vec![FieldError::new(
+                        "cursor",
+                        super::parameters::PARAMETERS.expectation("cursor"),
+                    )]);
+                }
             }
-        },
+        }
     };
     Ok(PageRequest {
         limit,
@@ -200,8 +232,23 @@ mod tests {
     fn a_cursor_round_trips_under_the_same_filters_only() {
         let filters = filter_key(&[Some("2026".into()), None]);
         let cursor = encode(Listing::Tasks, 42, &filters);
-        assert_eq!(decode(Listing::Tasks, &cursor, &filters), Some(42));
+        assert_eq!(
+            decode(Listing::Tasks, &cursor, &filters),
+            Some((42, Vec::new()))
+        );
         assert_eq!(decode(Listing::Tasks, &cursor, ""), None);
+        let keyed = encode_with(Listing::Tasks, 42, &filters, &["7".into(), "9".into()]);
+        assert_eq!(
+            decode(Listing::Tasks, &keyed, &filters),
+            Some((42, vec!["7".into(), "9".into()]))
+        );
+        assert_eq!(decode(Listing::Tasks, &keyed, ""), None);
+        assert_eq!(
+            page_request(Listing::Tasks, 10, 0, Some(&keyed), false, &filters).unwrap_err()[0]
+                .field,
+            "cursor",
+            "a listing by id takes no sort key"
+        );
         assert_eq!(decode(Listing::Notifications, &cursor, &filters), None);
         assert_eq!(encode(Listing::Tasks, 42, ""), "dDo0Mg");
         for garbage in ["", "!!", "dDo", "eDo0Mg"] {

@@ -24,7 +24,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("all", "must be `true` (delete every task) or `false`"),
     (
         "cursor",
-        "must be a `next_cursor` from an earlier page of the same listing",
+        "must be a `next_cursor` from an earlier page of the same listing, under the same \
+         filters, `sort` and `order`",
     ),
     (
         "expires_before",
@@ -36,4 +37,10 @@ const EXPECTED: &[(&str, &str)] = &[
         "must be an RFC 3339 date-time with an offset, e.g. 2026-01-01T10:00:00+08:00 \
          (write `+` as `%2B` in a query string)",
     ),
+    ("status", "must be `open` or `done`"),
+    (
+        "sort",
+        "must be one of `id`, `expiry_dt`, `update_dt`, `create_dt`",
+    ),
+    ("order", "must be `asc` or `desc`"),
 ];

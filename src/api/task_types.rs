@@ -69,6 +69,15 @@ impl From<TaskStatus> for TaskStatusBody {
     }
 }
 
+impl From<TaskStatusBody> for TaskStatus {
+    fn from(status: TaskStatusBody) -> Self {
+        match status {
+            TaskStatusBody::Open => Self::Open,
+            TaskStatusBody::Done => Self::Done,
+        }
+    }
+}
+
 impl From<Task> for TaskBody {
     fn from(task: Task) -> Self {
         Self {

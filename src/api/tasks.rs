@@ -15,13 +15,16 @@ use super::operations::{
     PatchTask, ReopenTask, ReopenTasks, ReplaceTask, ReplaceTasks,
 };
 use super::paging::{self, Cursor, Listing};
+use super::task_list::{self, SortOrderParam, TaskSortParam};
 use super::task_types::{
     DeleteResult, MAX_BULK, Replacements, TaskBody, TaskIdList, TaskInput, TaskList, TaskPage,
-    TaskPatchInput, TaskReplacements, TaskUpdate,
+    TaskPatchInput, TaskReplacements, TaskStatusBody, TaskUpdate,
 };
 use super::time::ApiTime;
 use super::{ApiState, ApiTags};
-use crate::domain::{Created, IdempotencyKey, Task, TaskFilter, TaskId, TaskPatch, Timestamp};
+use crate::domain::{
+    Created, IdempotencyKey, Task, TaskFilter, TaskId, TaskOrder, TaskPatch, TaskStatus, Timestamp,
+};
 use crate::edge::headers::RawHeader;
 use crate::edge::json_body::{JsonBody, MergePatchBody};
 use crate::edge::problem::{FieldError, Problem, ProblemKind};
@@ -199,11 +202,17 @@ fn selection_missing() -> Vec<FieldError> {
 impl TasksApi {
     /// List tasks
     ///
-    /// Tasks by id ascending, a page at a time, optionally only those whose
-    /// expiry falls in `[expires_after, expires_before)`. Page with
-    /// `cursor` (from `next_cursor`): each page costs the same however deep
-    /// it is, and inserts or deletes meanwhile never shift it. `offset`
-    /// still works, but the database walks past every skipped task.
+    /// Tasks a page at a time, by id ascending unless `sort` and `order`
+    /// say otherwise (ties by id, in the same direction; for `expiry_dt`,
+    /// tasks without an expiry come last in both orders). Optionally only
+    /// those whose expiry falls in `[expires_after, expires_before)`, and
+    /// only those in one `status`. Page with `cursor` (from
+    /// `next_cursor`): each page costs the same however deep it is, and
+    /// inserts or deletes meanwhile never shift it; a walk in an order
+    /// other than by id shows every task that stays unchanged throughout
+    /// exactly once, and leaves out of its later pages a task changed
+    /// meanwhile. `offset` still works, but the database walks past every
+    /// skipped task.
     #[oai(path = "/tasks", method = "get", operation_id = "list_tasks")]
     #[allow(clippy::too_many_arguments)]
     async fn list_tasks(
@@ -224,7 +233,8 @@ impl TasksApi {
             validator(minimum(value = "0"), maximum(value = "1000000000000000"))
         )]
         offset: Query<u64>,
-        /// Where the page starts: the `next_cursor` of the page before.
+        /// Where the page starts: the `next_cursor` of the page before,
+        /// with the same filters, `sort` and `order` (else 400).
         cursor: Query<Option<Cursor>>,
         /// Also count every matching task (`total`); that reads them all.
         #[oai(default)]
@@ -233,28 +243,40 @@ impl TasksApi {
         expires_before: Query<Option<ApiTime>>,
         /// Only tasks that expire at or after this time (RFC 3339 with an offset).
         expires_after: Query<Option<ApiTime>>,
+        /// Only tasks in this state; without it, both.
+        status: Query<Option<TaskStatusBody>>,
+        /// What to order by; ties by id. For `expiry_dt`, tasks without an
+        /// expiry come last, in both orders.
+        #[oai(default)]
+        sort: Query<TaskSortParam>,
+        /// Ascending or descending.
+        #[oai(default)]
+        order: Query<SortOrderParam>,
     ) -> Result<TaskPageResponse, ApiError<ListTasks>> {
         let filter = TaskFilter {
             expires_before: time_param("expires_before", expires_before.0)?,
             expires_after: time_param("expires_after", expires_after.0)?,
+            status: status.0.map(TaskStatus::from),
         };
-        let filters = paging::filter_key(&[
-            filter.expires_after.map(|t| t.to_string()),
-            filter.expires_before.map(|t| t.to_string()),
-        ]);
-        let page = paging::page_request(
+        let order = TaskOrder {
+            sort: sort.0.into(),
+            direction: order.0.into(),
+        };
+        let filters = task_list::filter_key(&filter, order);
+        let page = paging::page_request_at(
             Listing::Tasks,
             limit.0,
             offset.0,
             cursor.0.as_ref().map(Cursor::as_str),
             count.0,
             &filters,
+            task_list::position(order),
         )
         .map_err(ApiError::invalid)?;
-        let found = state.tasks.list(filter, page).await?;
+        let found = state.tasks.list(filter, order, page).await?;
         let next_cursor = found
             .next
-            .map(|after| paging::encode(Listing::Tasks, after, &filters));
+            .map(|position| task_list::cursor(position, &filters));
         let link = next_cursor
             .as_deref()
             .map(|next| paging::next_link(request.uri().path(), request.uri().query(), next));

@@ -19,7 +19,10 @@ pub use idempotency::{Created, IdempotencyKey, IdempotentCreate, MAX_IDEMPOTENCY
 pub use notification::{
     Claim, Delivery, DeliveryState, Notification, NotificationKind, PendingExpiry,
 };
-pub use page::{NotificationFilter, Page, PageRequest, PageStart, TaskFilter};
+pub use page::{
+    NotificationFilter, Page, PageRequest, PageStart, SortDirection, TaskFilter, TaskOrder,
+    TaskPosition, TaskSort,
+};
 pub use precondition::Precondition;
 pub use priority::{MAX_PRIORITY, MIN_PRIORITY, Priority};
 pub use task::{

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::{DatabaseHealth, ServiceResult};
 use crate::domain::{
     Clock, Created, IdempotencyKey, IdempotentCreate, Page, PageRequest, Precondition, Task,
-    TaskDraft, TaskFilter, TaskId, TaskIds, TaskPatch, TaskStatus,
+    TaskDraft, TaskFilter, TaskId, TaskIds, TaskOrder, TaskPatch, TaskPosition, TaskStatus,
 };
 use crate::expiry::ExpiryHandle;
 use crate::metrics::StoreMetrics;
@@ -53,8 +53,13 @@ impl TaskService {
         Ok(self.store.get(id).await?)
     }
 
-    pub async fn list(&self, filter: TaskFilter, page: PageRequest) -> ServiceResult<Page<Task>> {
-        Ok(self.store.list(filter, page).await?)
+    pub async fn list(
+        &self,
+        filter: TaskFilter,
+        order: TaskOrder,
+        page: PageRequest<TaskPosition>,
+    ) -> ServiceResult<Page<Task, TaskPosition>> {
+        Ok(self.store.list(filter, order, page).await?)
     }
 
     /// Creates a task. With a key, a retry of the same create (same key,

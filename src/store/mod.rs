@@ -22,6 +22,7 @@ mod sql;
 mod sql_store;
 mod sqlite;
 mod status;
+mod task_list;
 mod tasks;
 mod write_queue;
 
@@ -32,8 +33,8 @@ use async_trait::async_trait;
 
 use crate::domain::{
     Claim, Created, IdempotentCreate, Notification, NotificationFilter, Page, PageRequest,
-    PendingExpiry, Precondition, Task, TaskDraft, TaskFilter, TaskId, TaskIds, TaskPatch,
-    TaskStatus, Timestamp,
+    PendingExpiry, Precondition, Task, TaskDraft, TaskFilter, TaskId, TaskIds, TaskOrder,
+    TaskPatch, TaskPosition, TaskStatus, Timestamp,
 };
 
 pub use archive::{export, import};
@@ -55,7 +56,13 @@ pub trait TaskStore: Send + Sync + 'static {
         idempotency: Option<&IdempotentCreate>,
     ) -> StoreResult<Created>;
     async fn get(&self, id: TaskId) -> StoreResult<Option<Task>>;
-    async fn list(&self, filter: TaskFilter, page: PageRequest) -> StoreResult<Page<Task>>;
+    /// A page of the tasks `filter` admits, in `order`.
+    async fn list(
+        &self,
+        filter: TaskFilter,
+        order: TaskOrder,
+        page: PageRequest<TaskPosition>,
+    ) -> StoreResult<Page<Task, TaskPosition>>;
     /// Changes the fields the patch names (`PATCH` and `PUT` alike); a title
     /// that breaks the rules is [`StoreError::InvalidTitle`] unless it is
     /// the stored one sent back.

@@ -17,6 +17,9 @@ enum Change {
     /// A table with (at least) these columns.
     Table(&'static str, &'static [&'static str]),
     Index(&'static str, &'static str),
+    /// An index a later migration replaced (0009: the key and the id in
+    /// place of the key alone): either the first or the second will do.
+    Replaced(&'static str, &'static str, &'static str),
     /// A column of this type, NOT NULL: what tells migration 1's `task`
     /// table from the original service's.
     NotNull(&'static str, &'static str, &'static str),
@@ -44,7 +47,7 @@ const CHANGES: &[(i64, &[Change])] = &[
                 ],
             ),
             Change::NotNull("task", "title", "varchar(255)"),
-            Change::Index("task", "task_expiry_dt"),
+            Change::Replaced("task", "task_expiry_dt", "task_expiry_id"),
         ],
     ),
     (
@@ -69,7 +72,7 @@ const CHANGES: &[(i64, &[Change])] = &[
             ),
             Change::Index("notification", "notification_claim"),
             Change::Index("notification", "notification_delivery"),
-            Change::Index("task", "task_update_dt"),
+            Change::Replaced("task", "task_update_dt", "task_update_id"),
         ],
     ),
     (
@@ -116,6 +119,14 @@ const CHANGES: &[(i64, &[Change])] = &[
         &[
             Change::Table("task", &["priority"]),
             Change::Table("idempotency_key", &["priority"]),
+        ],
+    ),
+    (
+        9,
+        &[
+            Change::Index("task", "task_expiry_id"),
+            Change::Index("task", "task_update_id"),
+            Change::Index("task", "task_create_id"),
         ],
     ),
 ];
@@ -236,6 +247,11 @@ async fn check(conn: &mut MySqlConnection, change: Change) -> anyhow::Result<(bo
         }
         Change::Index(table, index) => present_or(
             super::adopt::index_exists(conn, table, index).await?,
+            format!("index {index} on {table}"),
+        ),
+        Change::Replaced(table, index, successor) => present_or(
+            super::adopt::index_exists(conn, table, index).await?
+                || super::adopt::index_exists(conn, table, successor).await?,
             format!("index {index} on {table}"),
         ),
         Change::NotNull(table, column, column_type) => {

@@ -13,29 +13,6 @@ pub(crate) use task_columns;
 pub const TASK_COLUMNS: &str = task_columns!();
 
 pub const SELECT_TASK: &str = concat!("SELECT ", task_columns!(), " FROM task WHERE id = ?");
-/// A page by id, past a keyset position (0 for none) and an offset (0 for
-/// none); the planner walks the primary key and stops after the page.
-pub const LIST_TASKS: &str = concat!(
-    "SELECT ",
-    task_columns!(),
-    " FROM task WHERE id > ? ORDER BY id LIMIT ? OFFSET ?"
-);
-/// The same, for tasks whose expiry falls in `[after, before)`; both
-/// bounds are always bound (a missing one as the end of the time range),
-/// so the planner can choose the expiry index for a narrow window.
-pub const LIST_TASKS_EXPIRING: &str = concat!(
-    "SELECT ",
-    task_columns!(),
-    " FROM task WHERE id > ? AND expiry_dt >= ? AND expiry_dt < ? ORDER BY id LIMIT ? OFFSET ?"
-);
-/// The same, walking the primary key: the unary `+` keeps the expiry
-/// index out of the plan (SQLite's way to say so; see
-/// [`super::dialect::Dialect::PLANS_WINDOWS`]).
-pub const LIST_TASKS_EXPIRING_BY_ID: &str = concat!(
-    "SELECT ",
-    task_columns!(),
-    " FROM task WHERE id > ? AND +expiry_dt >= ? AND +expiry_dt < ? ORDER BY id LIMIT ? OFFSET ?"
-);
 /// How many tasks past a keyset position expire in `[after, before)`,
 /// counted no further than a bound: a walk of the expiry index (which
 /// holds the ids) that stops there.
@@ -45,8 +22,10 @@ pub const COUNT_EXPIRING_UP_TO: &str = "SELECT COUNT(*) FROM \
 /// the table's size.
 pub const MAX_TASK_ID: &str = "SELECT COALESCE(MAX(id), 0) FROM task";
 pub const COUNT_TASKS: &str = "SELECT COUNT(*) FROM task";
-pub const COUNT_TASKS_EXPIRING: &str =
-    "SELECT COUNT(*) FROM task WHERE expiry_dt >= ? AND expiry_dt < ?";
+/// The newest version below a bound (the end of the time range): one
+/// step down the update_dt index.
+pub const NEWEST_VERSION: &str =
+    "SELECT update_dt FROM task WHERE update_dt < ? ORDER BY update_dt DESC LIMIT 1";
 /// With the create's token (see [`super::create::CreateToken`]).
 pub const INSERT_TASK: &str = "INSERT INTO task \
      (title, description, expiry_dt, priority, create_dt, update_dt, create_token) \

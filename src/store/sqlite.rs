@@ -168,6 +168,7 @@ mod tests {
             include_str!("../../migrations/sqlite/0004_idempotency_and_probe.sql"),
             include_str!("../../migrations/sqlite/0007_task_status.sql"),
             include_str!("../../migrations/sqlite/0008_task_priority.sql"),
+            include_str!("../../migrations/sqlite/0009_task_order_indexes.sql"),
         );
         sqlx::raw_sql(sqlx::AssertSqlSafe(schema))
             .execute(&mut conn)
@@ -186,14 +187,26 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join("; ")
         };
-        let by_id = plan(super::super::sql::LIST_TASKS_EXPIRING_BY_ID).await;
+        let page = |window| {
+            super::super::task_list::Shape {
+                sort: crate::domain::TaskSort::Id,
+                direction: crate::domain::SortDirection::Asc,
+                range: super::super::task_list::Range::Id,
+                window,
+                status: None,
+                as_of: false,
+                count: false,
+            }
+            .statement()
+        };
+        let by_id = plan(page(super::super::task_list::Window::ByScan)).await;
         assert!(
-            !by_id.contains("task_expiry_dt") && !by_id.contains("B-TREE"),
+            !by_id.contains("task_expiry_id") && !by_id.contains("B-TREE"),
             "{by_id}"
         );
-        let by_expiry = plan(super::super::sql::LIST_TASKS_EXPIRING).await;
-        assert!(by_expiry.contains("INDEX task_expiry_dt"), "{by_expiry}");
+        let by_expiry = plan(page(super::super::task_list::Window::ByIndex)).await;
+        assert!(by_expiry.contains("INDEX task_expiry_id"), "{by_expiry}");
         let count = plan(super::super::sql::COUNT_EXPIRING_UP_TO).await;
-        assert!(count.contains("COVERING INDEX task_expiry_dt"), "{count}");
+        assert!(count.contains("COVERING INDEX task_expiry_id"), "{count}");
     }
 }

@@ -15,9 +15,10 @@ use super::rows::{DbTime, IdempotencyRow, TaskRow};
 use super::sql;
 use super::sql_store::SqlStore;
 use super::status;
+use super::task_list;
 use crate::domain::{
-    Created, IdempotentCreate, Page, PageRequest, PageStart, Precondition, Priority, Task,
-    TaskDraft, TaskFilter, TaskId, TaskIds, TaskPatch, TaskStatus, Timestamp,
+    Created, IdempotentCreate, Page, PageRequest, Precondition, Priority, Task, TaskDraft,
+    TaskFilter, TaskId, TaskIds, TaskOrder, TaskPatch, TaskPosition, TaskStatus, Timestamp,
 };
 
 #[async_trait]
@@ -34,6 +35,7 @@ where
     for<'r> TaskRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
     for<'r> IdempotencyRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
     for<'r> (i64,): sqlx::FromRow<'r, <D::Db as Database>::Row>,
+    for<'r> (D::Time,): sqlx::FromRow<'r, <D::Db as Database>::Row>,
 {
     #[tracing::instrument(level = "debug", skip_all, fields(idempotent = idempotency.is_some()))]
     async fn create(
@@ -77,10 +79,15 @@ where
         self.read(op).await
     }
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn list(&self, filter: TaskFilter, page: PageRequest) -> StoreResult<Page<Task>> {
-        let op: Op<D::Db, Page<Task>> = Arc::new(move |conn| {
-            Box::pin(async move { list_tasks::<D>(conn, filter, page).await })
+    #[tracing::instrument(level = "debug", skip_all, fields(sort = order.sort.as_str(), order = order.direction.as_str()))]
+    async fn list(
+        &self,
+        filter: TaskFilter,
+        order: TaskOrder,
+        page: PageRequest<TaskPosition>,
+    ) -> StoreResult<Page<Task, TaskPosition>> {
+        let op: Op<D::Db, Page<Task, TaskPosition>> = Arc::new(move |conn| {
+            Box::pin(async move { task_list::list_tasks::<D>(conn, filter, order, page).await })
         });
         self.read(op).await
     }
@@ -425,131 +432,4 @@ where
         return Err(StoreError::NotFound(missing).into());
     }
     Ok(current)
-}
-
-async fn list_tasks<D: Dialect>(
-    conn: &mut Conn<D>,
-    filter: TaskFilter,
-    page: PageRequest,
-) -> OpResult<Page<Task>>
-where
-    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
-    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
-    for<'q> i64: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
-    for<'r> TaskRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
-    for<'r> (i64,): sqlx::FromRow<'r, <D::Db as Database>::Row>,
-{
-    let (after, offset) = match page.start {
-        PageStart::Offset(offset) => (0, offset),
-        PageStart::After(id) => (id, 0),
-    };
-    // One row more than the page tells whether another page follows.
-    let fetch = i64::from(page.limit) + 1;
-    let offset = i64::try_from(offset).unwrap_or(i64::MAX);
-    let window = expiry_window::<D>(filter);
-    let query = match window {
-        None => sqlx::query_as::<_, TaskRow<D::Time>>(sql::LIST_TASKS).bind(after),
-        Some((from, until)) => {
-            let statement = expiring_page_statement::<D>(conn, from, until, after, fetch).await?;
-            sqlx::query_as::<_, TaskRow<D::Time>>(statement)
-                .bind(after)
-                .bind(from)
-                .bind(until)
-        }
-    };
-    let mut tasks: Vec<Task> = query
-        .bind(fetch)
-        .bind(offset)
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(Task::from)
-        .collect();
-    let next = if tasks.len() > page.limit as usize {
-        tasks.truncate(page.limit as usize);
-        tasks.last().map(|task| task.id.get())
-    } else {
-        None
-    };
-    let total = if page.count_total {
-        let count = match window {
-            None => sqlx::query_as::<_, (i64,)>(sql::COUNT_TASKS),
-            Some((from, until)) => sqlx::query_as::<_, (i64,)>(sql::COUNT_TASKS_EXPIRING)
-                .bind(from)
-                .bind(until),
-        };
-        let (count,) = count.fetch_one(&mut *conn).await?;
-        Some(u64::try_from(count).unwrap_or_default())
-    } else {
-        None
-    };
-    Ok(Page {
-        items: tasks,
-        total,
-        next,
-    })
-}
-
-/// The statement for a page of the tasks expiring in `[from, until)`,
-/// past task `after`.
-///
-/// Walking the expiry index reads every task of the window and sorts them
-/// by id; walking the primary key reads about `fetch × tasks ÷ window`
-/// rows until the page is full. The first is cheaper for a narrow window,
-/// the second for a wide one (SQLite with a million tasks and a month's
-/// window: 47 ms against 0.3 ms a page). They cost the same where the
-/// window holds about √(fetch × tasks ÷ 5) tasks (an index step and its
-/// share of the sort cost about five rows of a table walk, measured on
-/// SQLite), so the window's tasks still ahead of the page are counted up
-/// to there, and no further.
-async fn expiring_page_statement<D: Dialect>(
-    conn: &mut Conn<D>,
-    from: D::Time,
-    until: D::Time,
-    after: i64,
-    fetch: i64,
-) -> OpResult<&'static str>
-where
-    for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
-    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
-    for<'q> i64: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
-    for<'r> (i64,): sqlx::FromRow<'r, <D::Db as Database>::Row>,
-{
-    if !D::PLANS_WINDOWS {
-        return Ok(sql::LIST_TASKS_EXPIRING);
-    }
-    let (max_id,) = sqlx::query_as::<_, (i64,)>(sql::MAX_TASK_ID)
-        .fetch_one(&mut *conn)
-        .await?;
-    let crossover = window_crossover(fetch, max_id);
-    let (in_window,) = sqlx::query_as::<_, (i64,)>(sql::COUNT_EXPIRING_UP_TO)
-        .bind(from)
-        .bind(until)
-        .bind(after)
-        .bind(crossover)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(if in_window < crossover {
-        sql::LIST_TASKS_EXPIRING
-    } else {
-        sql::LIST_TASKS_EXPIRING_BY_ID
-    })
-}
-
-/// How many tasks in a window make walking the primary key the cheaper
-/// plan (see [`expiring_page_statement`]); never below a few pages.
-fn window_crossover(fetch: i64, tasks: i64) -> i64 {
-    let product = (fetch.max(1) as f64) * (tasks.max(0) as f64) / 5.0;
-    (product.sqrt() as i64).max(4 * fetch.max(1))
-}
-
-/// `[expires_after, expires_before)` as stored times, a missing bound being
-/// the end of the time range; `None` without a filter.
-fn expiry_window<D: Dialect>(filter: TaskFilter) -> Option<(D::Time, D::Time)> {
-    if filter.expires_after.is_none() && filter.expires_before.is_none() {
-        return None;
-    }
-    let from = filter.expires_after.unwrap_or(Timestamp::MIN);
-    let until = filter.expires_before.unwrap_or(Timestamp::MAX);
-    Some((D::Time::encode(from), D::Time::encode(until)))
 }

@@ -24,10 +24,44 @@ fn valid_example(name: &str) -> Option<&'static str> {
     })
 }
 
+/// The schema a parameter's `$ref` (or `allOf: [{$ref}, …]`, as
+/// poem-openapi writes one with a default) points to.
+fn resolved<'a>(schema: &'a Value, spec: &'a Value) -> &'a Value {
+    let reference = schema["$ref"]
+        .as_str()
+        .or_else(|| schema["allOf"][0]["$ref"].as_str());
+    match reference.and_then(|r| r.strip_prefix("#/components/schemas/")) {
+        Some(name) => &spec["components"]["schemas"][name],
+        None => schema,
+    }
+}
+
 /// Values just outside the schema's declared form.
-fn near_misses(name: &str, schema: &Value, place: &str) -> Vec<String> {
+fn near_misses(name: &str, schema: &Value, place: &str, spec: &Value) -> Vec<String> {
+    let schema = resolved(schema, spec);
     let number = |key: &str| schema[key].as_f64().map(|n| n as i64);
     let mut misses: Vec<String> = match schema["type"].as_str() {
+        // An enum: each value miswritten, and none at all.
+        Some("string") if schema["enum"].is_array() => {
+            let values: Vec<&str> = schema["enum"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|value| value.as_str().unwrap())
+                .collect();
+            let mut misses = vec![String::new(), "x".to_owned()];
+            for value in &values {
+                misses.extend([
+                    value.to_uppercase(),
+                    format!("{value} "),
+                    format!(" {value}"),
+                    format!("{value},{value}"),
+                    format!("{value}s"),
+                ]);
+            }
+            misses.retain(|miss| !values.contains(&miss.as_str()));
+            misses
+        }
         Some("integer") => {
             let mut misses: Vec<String> = ["+1", "01", "1.5", "1e2", "0x1", " 1", "1 ", ""]
                 .map(str::to_owned)
@@ -156,7 +190,7 @@ async fn every_declared_parameter_and_header_refuses_a_value_just_outside_its_fo
             for parameter in operation["parameters"].as_array().into_iter().flatten() {
                 let name = parameter["name"].as_str().unwrap();
                 let place = parameter["in"].as_str().unwrap();
-                let misses = near_misses(name, &parameter["schema"], place);
+                let misses = near_misses(name, &parameter["schema"], place, &spec);
                 assert!(!misses.is_empty(), "{operation_id} {name}: nothing to try");
                 let parameter = Parameter {
                     method,

@@ -69,7 +69,7 @@ async fn create(client: &Client, body: TaskInput) -> Task {
 
 async fn ids_listed(client: &Client) -> Vec<i64> {
     let page = client
-        .list_tasks(None, None, None, None, None, None)
+        .list_tasks(None, None, None, None, None, None, None, None, None)
         .await
         .expect("tasks listed");
     page.tasks.iter().map(|task| task.id).collect()
@@ -137,14 +137,24 @@ async fn listing_pages_and_filters_by_expiry(backend: Backend) {
     create(&client, input("never expires")).await;
 
     let page = client
-        .list_tasks(None, None, None, None, NonZeroU32::new(2), Some(1))
+        .list_tasks(
+            None,
+            None,
+            None,
+            None,
+            NonZeroU32::new(2),
+            Some(1),
+            None,
+            None,
+            None,
+        )
         .await
         .expect("a page");
     assert_eq!((page.total, page.limit, page.offset), (None, 2, 1));
     assert_eq!(page.tasks, tasks[1..3]);
 
     let all = client
-        .list_tasks(None, None, None, None, None, None)
+        .list_tasks(None, None, None, None, None, None, None, None, None)
         .await
         .expect("all");
     assert_eq!((all.total, all.limit, all.offset), (None, 100, 0));
@@ -154,14 +164,24 @@ async fn listing_pages_and_filters_by_expiry(backend: Backend) {
     let after = base + chrono::Duration::minutes(1);
     let before = base + chrono::Duration::minutes(3);
     let window = client
-        .list_tasks(Some(true), None, Some(&after), Some(&before), None, None)
+        .list_tasks(
+            Some(true),
+            None,
+            Some(&after),
+            Some(&before),
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
         .await
         .expect("a window");
     assert_eq!(window.total, Some(2));
     assert_eq!(window.tasks, tasks[1..3]);
 
     let only_before = client
-        .list_tasks(None, None, None, Some(&after), None, None)
+        .list_tasks(None, None, None, Some(&after), None, None, None, None, None)
         .await
         .expect("before");
     assert_eq!(only_before.tasks, tasks[..1]);
@@ -174,6 +194,9 @@ async fn listing_pages_and_filters_by_expiry(backend: Backend) {
             None,
             NonZeroU32::new(1),
             Some(3),
+            None,
+            None,
+            None,
         )
         .await
         .expect("a page of a window");
@@ -374,7 +397,7 @@ async fn bulk_replace_updates_every_task(backend: Backend) {
     );
 
     let all = client
-        .list_tasks(None, None, None, None, None, None)
+        .list_tasks(None, None, None, None, None, None, None, None, None)
         .await
         .expect("listed")
         .into_inner()
@@ -435,7 +458,7 @@ async fn deleting_all_tasks_counts_them(backend: Backend) {
         .expect("deleted all");
     assert_eq!(result.deleted, 3);
     let page = client
-        .list_tasks(Some(true), None, None, None, None, None)
+        .list_tasks(Some(true), None, None, None, None, None, None, None, None)
         .await
         .expect("listed");
     assert_eq!(page.total, Some(0));

@@ -23,6 +23,7 @@ mod galera;
 mod generated_client;
 mod health;
 mod legacy_rows;
+mod list_order;
 mod nginx;
 mod observability;
 mod outcomes;
