@@ -40,7 +40,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("status", "must be `open` or `done`"),
     (
         "sort",
-        "must be one of `id`, `expiry_dt`, `update_dt`, `create_dt`",
+        "must be one of `id`, `expiry_dt`, `update_dt`, `create_dt`, `priority`",
     ),
     ("order", "must be `asc` or `desc`"),
 ];

@@ -20,6 +20,9 @@ pub enum TaskSortParam {
     UpdateDt,
     /// The creation time.
     CreateDt,
+    /// The priority; tasks without one come last, in both orders (so
+    /// `order=desc` lists the most urgent first).
+    Priority,
 }
 
 impl From<TaskSortParam> for TaskSort {
@@ -29,6 +32,7 @@ impl From<TaskSortParam> for TaskSort {
             TaskSortParam::ExpiryDt => Self::ExpiryDt,
             TaskSortParam::UpdateDt => Self::UpdateDt,
             TaskSortParam::CreateDt => Self::CreateDt,
+            TaskSortParam::Priority => Self::Priority,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Listings: which rows, where a page starts, and what a page holds.
 
-use super::{Task, TaskId, TaskStatus, Timestamp};
+use super::{Priority, Task, TaskId, TaskStatus, Timestamp};
 
 /// Which tasks a listing shows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -23,6 +23,7 @@ pub enum TaskSort {
     ExpiryDt,
     UpdateDt,
     CreateDt,
+    Priority,
 }
 
 impl TaskSort {
@@ -32,6 +33,7 @@ impl TaskSort {
             Self::ExpiryDt => "expiry_dt",
             Self::UpdateDt => "update_dt",
             Self::CreateDt => "create_dt",
+            Self::Priority => "priority",
         }
     }
 
@@ -41,6 +43,7 @@ impl TaskSort {
     pub fn key_of(self, task: &Task) -> Option<i64> {
         let time = match self {
             Self::Id => return None,
+            Self::Priority => return task.priority.map(Priority::get),
             Self::ExpiryDt => task.expiry_dt,
             Self::UpdateDt => task.update_dt,
             Self::CreateDt => task.create_dt,
@@ -52,6 +55,8 @@ impl TaskSort {
     pub fn admits(self, key: i64) -> bool {
         match self {
             Self::Id => false,
+            // As stored: another tool may have written any integer.
+            Self::Priority => true,
             Self::ExpiryDt | Self::UpdateDt | Self::CreateDt => {
                 Timestamp::from_micros(key).is_some()
             }

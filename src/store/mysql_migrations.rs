@@ -129,6 +129,7 @@ const CHANGES: &[(i64, &[Change])] = &[
             Change::Index("task", "task_create_id"),
         ],
     ),
+    (10, &[Change::Index("task", "task_priority_id")]),
 ];
 
 /// Runs the migrator; a migration recorded as failed gets advice from the

@@ -44,16 +44,17 @@ pub(super) struct SortColumn {
 
 /// `None` for the id sort: the primary key serves it.
 pub(super) fn sort_column(sort: TaskSort) -> Option<SortColumn> {
-    let (column, index) = match sort {
+    let (column, index, time) = match sort {
         TaskSort::Id => return None,
-        TaskSort::ExpiryDt => ("expiry_dt", "task_expiry_id"),
-        TaskSort::UpdateDt => ("update_dt", "task_update_id"),
-        TaskSort::CreateDt => ("create_dt", "task_create_id"),
+        TaskSort::ExpiryDt => ("expiry_dt", "task_expiry_id", true),
+        TaskSort::UpdateDt => ("update_dt", "task_update_id", true),
+        TaskSort::CreateDt => ("create_dt", "task_create_id", true),
+        TaskSort::Priority => ("priority", "task_priority_id", false),
     };
     Some(SortColumn {
         column,
         index,
-        time: true,
+        time,
     })
 }
 
@@ -584,6 +585,7 @@ mod plans {
             TaskSort::ExpiryDt,
             TaskSort::UpdateDt,
             TaskSort::CreateDt,
+            TaskSort::Priority,
         ];
         let ranges = [
             Range::Keyed,

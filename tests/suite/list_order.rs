@@ -20,7 +20,7 @@ crate::on_both_backends!(
     bad_status_sort_or_order_values_are_refused_naming_the_parameter,
 );
 
-const SORTS: [&str; 4] = ["id", "expiry_dt", "update_dt", "create_dt"];
+const SORTS: [&str; 5] = ["id", "expiry_dt", "update_dt", "create_dt", "priority"];
 
 fn ids(page: &Value) -> Vec<i64> {
     page["tasks"]
@@ -119,19 +119,20 @@ async fn listing_filters_by_status(backend: Backend) {
 }
 
 /// Five tasks: `a` and `d` share an expiry, `b` and `e` have none; their
-/// versions are made in the order b, d, c, a, e.
+/// versions are made in the order b, d, c, a, e; `a` and `d` share a
+/// priority, `c` has none.
 async fn each_sort_orders_both_ways_with_tasks_without_an_expiry_last(backend: Backend) {
     let app = spawn_app(backend).await;
     let mut id = HashMap::new();
-    for (name, expiry) in [
-        ("a", json!("2030-03-01T00:00:00Z")),
-        ("b", Value::Null),
-        ("c", json!("2030-01-01T00:00:00+05:00")),
-        ("d", json!("2030-03-01T00:00:00Z")),
-        ("e", Value::Null),
+    for (name, expiry, priority) in [
+        ("a", json!("2030-03-01T00:00:00Z"), json!(2)),
+        ("b", Value::Null, json!(5)),
+        ("c", json!("2030-01-01T00:00:00+05:00"), Value::Null),
+        ("d", json!("2030-03-01T00:00:00Z"), json!(2)),
+        ("e", Value::Null, json!(1)),
     ] {
         let task = app
-            .create_task(json!({"title": name, "expiry_dt": expiry}))
+            .create_task(json!({"title": name, "expiry_dt": expiry, "priority": priority}))
             .await;
         id.insert(name, task["id"].as_i64().unwrap());
     }
@@ -156,6 +157,8 @@ async fn each_sort_orders_both_ways_with_tasks_without_an_expiry_last(backend: B
         ("sort=create_dt&order=desc", "edcba"),
         ("sort=update_dt", "bdcae"),
         ("sort=update_dt&order=desc", "eacdb"),
+        ("sort=priority", "eadbC"),
+        ("sort=priority&order=desc", "bdaeC"),
         ("order=desc", "edcba"),
     ];
     for (query, order) in expected {
@@ -191,6 +194,7 @@ struct Before {
     expiry: Option<DateTime<FixedOffset>>,
     create: DateTime<FixedOffset>,
     update: DateTime<FixedOffset>,
+    priority: Option<i64>,
 }
 
 fn time(value: &Value) -> Option<DateTime<FixedOffset>> {
@@ -201,14 +205,16 @@ fn time(value: &Value) -> Option<DateTime<FixedOffset>> {
 
 /// The ids in the order `sort` and `order` should list them.
 fn in_order(tasks: &[&Before], sort: &str, descending: bool) -> Vec<i64> {
-    let mut keyed: Vec<(Option<DateTime<FixedOffset>>, i64)> = tasks
+    let micros = |time: DateTime<FixedOffset>| time.timestamp_micros();
+    let mut keyed: Vec<(Option<i64>, i64)> = tasks
         .iter()
         .map(|task| {
             let key = match sort {
                 "id" => None,
-                "expiry_dt" => task.expiry,
-                "update_dt" => Some(task.update),
-                "create_dt" => Some(task.create),
+                "expiry_dt" => task.expiry.map(micros),
+                "update_dt" => Some(micros(task.update)),
+                "create_dt" => Some(micros(task.create)),
+                "priority" => task.priority,
                 other => panic!("{other}"),
             };
             (key, task.id)
@@ -238,8 +244,14 @@ async fn a_cursor_walk_in_every_order_sees_each_unchanged_task_once_while_others
             0 => Value::Null,
             k => json!(format!("2030-0{k}-01T00:00:00Z")),
         };
-        app.create_task(json!({"title": format!("w{n}"), "expiry_dt": expiry}))
-            .await;
+        let priority = match n % 6 {
+            0 => Value::Null,
+            k => json!(k),
+        };
+        app.create_task(
+            json!({"title": format!("w{n}"), "expiry_dt": expiry, "priority": priority}),
+        )
+        .await;
     }
     let mut queries: Vec<String> = Vec::new();
     for sort in SORTS {
@@ -265,6 +277,7 @@ async fn a_cursor_walk_in_every_order_sees_each_unchanged_task_once_while_others
                 expiry: time(&task["expiry_dt"]),
                 create: time(&task["create_dt"]).unwrap(),
                 update: time(&task["update_dt"]).unwrap(),
+                priority: task["priority"].as_i64(),
             })
             .collect();
         let existing: Vec<i64> = ids(&all);
@@ -442,7 +455,7 @@ async fn bad_status_sort_or_order_values_are_refused_naming_the_parameter(backen
         ("sort=title", "sort"),
         ("sort=", "sort"),
         ("sort=ID", "sort"),
-        ("sort=priority", "sort"),
+        ("sort=urgency", "sort"),
         ("order=up", "order"),
         ("order=DESC", "order"),
         ("status=closed", "status"),
