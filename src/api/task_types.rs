@@ -39,8 +39,9 @@ pub struct TaskBody {
     /// (`null` only as for `create_dt`).
     #[oai(nullable)]
     pub update_dt: Option<ApiTime>,
-    /// `open` until the task is completed (`POST /v1/tasks/{id}/complete`),
-    /// `done` until it is reopened. A done task gets no expiry warning.
+    // No doc comment (TaskStatus's says it): poem-openapi would wrap the
+    // `$ref` in an `allOf` to carry one, which openapi-python-client cannot
+    // read; it then leaves Task, TaskPage and TaskList out of its client.
     pub status: TaskStatusBody,
     /// When the task was completed, in UTC; `null` while it is open.
     #[oai(nullable)]
@@ -50,7 +51,9 @@ pub struct TaskBody {
     pub priority: Option<Priority>,
 }
 
-/// Whether a task is still to be done.
+/// Whether a task is still to be done: `open` until it is completed
+/// (`POST /v1/tasks/{id}/complete`), `done` until it is reopened. A done
+/// task gets no expiry warning.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[oai(rename = "TaskStatus", rename_all = "lowercase")]
 pub enum TaskStatusBody {
