@@ -13,6 +13,14 @@
 # test_readme_snippets.py (pytest) against it. The readme tests run the
 # snippets of clients/README.md, read from it at test time.
 #
+# The same two generators also make the previous release's clients, from
+# tests/clients-previous/openapi.json (the spec before status, completed_dt,
+# priority and complete/reopen), into clients/*/generated-previous/; against
+# the same server clients/typescript/test-previous/previous.test.ts and
+# clients/python/previous/test_previous_client.py call every operation of
+# that spec through them and check that each answer still parses into the
+# old types and models (issue 18: old clients keep working).
+#
 #   TEST_MYSQL_URL=mysql://root@127.0.0.1:3306 scripts/clients-test.sh
 #   scripts/test-with-mysql.sh scripts/clients-test.sh   # throwaway MariaDB
 #
@@ -120,25 +128,33 @@ py=$venv/bin/python
 harness=$root/contract/harness.py # free-port, wait-health, mysql-create/-drop
 
 # --- Generate the clients from the committed spec --------------------------------
-spec=$root/openapi/openapi.json
-rm -rf "$ts_dir/generated" "$py_dir/generated"
-log "generating the TypeScript types and building the test (tsc, strict)"
-(
-    cd "$ts_dir"
-    quietly "$logs/openapi-typescript.log" node_modules/.bin/openapi-typescript "$spec" --output generated/schema.d.ts
-    # One tsc run both typechecks (strict, see tsconfig.json) and emits the JS
-    # that node runs; noEmitOnError: with a type error nothing is run.
-    quietly "$logs/tsc.log" node_modules/.bin/tsc --project tsconfig.json
-)
-log "generating the Python client (openapi-python-client)"
-# ruff (a dependency of the generator) formats the output; it must be on PATH.
-PATH="$venv/bin:$PATH" quietly "$logs/openapi-python-client.log" \
-    "$venv/bin/openapi-python-client" generate --path "$spec" --output-path "$py_dir/generated" --overwrite
-# It exits 0 even when it had to leave parts of the spec out; that is a failure.
-if grep -q 'Warning' "$logs/openapi-python-client.log"; then
-    cat "$logs/openapi-python-client.log" >&2
-    die "openapi-python-client warned about the spec (above)"
-fi
+# generate SPEC SUFFIX -> TypeScript types into clients/typescript/generated$SUFFIX/
+# (built with tsconfig$SUFFIX.json) and the Python client into
+# clients/python/generated$SUFFIX/
+generate() {
+    local spec=$1 suffix=$2
+    rm -rf "$ts_dir/generated$suffix" "$py_dir/generated$suffix"
+    (
+        cd "$ts_dir"
+        quietly "$logs/openapi-typescript$suffix.log" node_modules/.bin/openapi-typescript "$spec" \
+            --output "generated$suffix/schema.d.ts"
+        # One tsc run both typechecks (strict, see tsconfig.json) and emits the
+        # JS that node runs; noEmitOnError: with a type error nothing is run.
+        quietly "$logs/tsc$suffix.log" node_modules/.bin/tsc --project "tsconfig$suffix.json"
+    )
+    # ruff (a dependency of the generator) formats the output; it must be on PATH.
+    PATH="$venv/bin:$PATH" quietly "$logs/openapi-python-client$suffix.log" \
+        "$venv/bin/openapi-python-client" generate --path "$spec" --output-path "$py_dir/generated$suffix" --overwrite
+    # It exits 0 even when it had to leave parts of the spec out; that is a failure.
+    if grep -q 'Warning' "$logs/openapi-python-client$suffix.log"; then
+        cat "$logs/openapi-python-client$suffix.log" >&2
+        die "openapi-python-client warned about ${spec#"$root"/} (above)"
+    fi
+}
+log "generating the TypeScript types and the Python client, building the test (tsc, strict)"
+generate "$root/openapi/openapi.json" ""
+log "generating the previous release's clients from tests/clients-previous/openapi.json"
+generate "$root/tests/clients-previous/openapi.json" -previous
 
 # --- The server binary -------------------------------------------------------------
 log "cargo build --bin taskman"
@@ -197,8 +213,8 @@ run_client() {
 # summary NAME LOG -> the runner's own count of passed and failed tests
 summary() {
     case $1 in
-    typescript) awk '/^# pass /{p=$3} /^# fail /{f=$3} END{print p " passed, " f " failed"}' "$2" ;;
-    python) tail -n 1 "$2" | sed -E 's/^=+ //; s/ =+$//' ;;
+    typescript*) awk '/^# pass /{p=$3} /^# fail /{f=$3} END{print p " passed, " f " failed"}' "$2" ;;
+    python*) tail -n 1 "$2" | sed -E 's/^=+ //; s/ =+$//' ;;
     esac
 }
 
@@ -232,6 +248,11 @@ run_backend() {
     run_client "$name" python "$base" env PYTHONPATH="$py_dir/generated" \
         "$py" -m pytest -p no:cacheprovider -q --rootdir "$py_dir" \
         "$py_dir/test_taskman_client.py" "$py_dir/test_readme_snippets.py" || status=1
+    run_client "$name" typescript-previous "$base" node --test --test-reporter=tap \
+        "$ts_dir/generated-previous/build/test-previous/previous.test.js" || status=1
+    run_client "$name" python-previous "$base" env PYTHONPATH="$py_dir/generated-previous" \
+        "$py" -m pytest -p no:cacheprovider -q --rootdir "$py_dir/previous" \
+        "$py_dir/previous/test_previous_client.py" || status=1
 
     if ! kill -0 "$server_pid" 2>/dev/null; then
         log "[$name] the server died during the run"
@@ -265,4 +286,4 @@ done
 if ((${#failed[@]})); then
     die "the client tests FAILED on: ${failed[*]}"
 fi
-log "TypeScript and Python clients passed on: $backends"
+log "TypeScript and Python clients, current and previous, passed on: $backends"
