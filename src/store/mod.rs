@@ -11,6 +11,7 @@ mod dialect;
 mod error;
 mod expiries;
 mod lease;
+mod locks;
 mod migrate;
 mod mysql;
 mod mysql_migrations;

@@ -4,10 +4,10 @@
 use sqlx::{Database, Executor, IntoArguments};
 
 use super::dialect::{Conn, Dialect};
+use super::locks::{ascending, check_precondition, lock_all, lock_task};
 use super::op::OpResult;
 use super::rows::{DbTime, TaskRow};
 use super::sql;
-use super::tasks::{ascending, check_precondition, lock_all, lock_task};
 use crate::domain::{Precondition, StatusChange, Task, TaskId, TaskIds, TaskStatus, Timestamp};
 
 /// Locks the task; unless it has the status already, checks the client's
