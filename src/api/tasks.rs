@@ -245,13 +245,14 @@ impl TasksApi {
         expires_after: Query<Option<ApiTime>>,
         /// Only tasks in this state; without it, both.
         status: Query<Option<TaskStatusBody>>,
-        /// What to order by; ties by id. For `expiry_dt`, tasks without an
-        /// expiry come last, in both orders.
-        #[oai(default)]
-        sort: Query<TaskSortParam>,
-        /// Ascending or descending.
-        #[oai(default)]
-        order: Query<SortOrderParam>,
+        /// What to order by (`id` when left out); ties by id. For
+        /// `expiry_dt` and `priority`, tasks without one come last, in both
+        /// orders.
+        // Optional rather than `default`: poem-openapi writes a defaulted
+        // enum as an `allOf`, which openapi-python-client cannot read.
+        sort: Query<Option<TaskSortParam>>,
+        /// Ascending or descending (`asc` when left out).
+        order: Query<Option<SortOrderParam>>,
     ) -> Result<TaskPageResponse, ApiError<ListTasks>> {
         let filter = TaskFilter {
             expires_before: time_param("expires_before", expires_before.0)?,
@@ -259,8 +260,8 @@ impl TasksApi {
             status: status.0.map(TaskStatus::from),
         };
         let order = TaskOrder {
-            sort: sort.0.into(),
-            direction: order.0.into(),
+            sort: sort.0.unwrap_or_default().into(),
+            direction: order.0.unwrap_or_default().into(),
         };
         let filters = task_list::filter_key(&filter, order);
         let page = paging::page_request_at(
