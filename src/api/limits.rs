@@ -1,7 +1,7 @@
 //! Limits on requests in flight: too many at once is a fast 503 with
 //! `Retry-After` instead of an unbounded queue, and a request that takes
 //! too long (a database call that hangs, say) is cut off with a 503. A
-//! request counts from when its body has arrived (`support/body_limit.rs`):
+//! request counts from when its body has arrived (`edge/body_limit.rs`):
 //! a slow sender does not hold a place.
 
 use std::sync::Arc;

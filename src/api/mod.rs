@@ -1,6 +1,6 @@
 //! HTTP: typed endpoints, the generated spec and Swagger UI, error mapping.
 //! Handlers talk to the services only; what works around a gap in poem or
-//! poem-openapi lives in `support/`.
+//! poem-openapi lives in `src/edge/`.
 
 mod access_log;
 mod api_error;
