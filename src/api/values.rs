@@ -11,91 +11,69 @@ use serde_json::Value;
 
 use crate::domain::{MAX_PRIORITY, MIN_PRIORITY, Priority, TaskId};
 
-impl Type for Priority {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
+/// An integer domain value on the wire: its spec name and schema, read by
+/// the domain's own `parse` and written as its `get`.
+macro_rules! integer_value {
+    ($value:ty, $name:literal, $schema:expr) => {
+        impl Type for $value {
+            const IS_REQUIRED: bool = true;
+            type RawValueType = Self;
+            type RawElementValueType = Self;
 
-    fn name() -> Cow<'static, str> {
-        "priority".into()
-    }
+            fn name() -> Cow<'static, str> {
+                $name.into()
+            }
 
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            description: Some("1 (low) to 5 (urgent)"),
-            minimum: Some(MIN_PRIORITY as f64),
-            maximum: Some(MAX_PRIORITY as f64),
-            ..MetaSchema::new_with_format("integer", "int32")
-        }))
-    }
+            fn schema_ref() -> MetaSchemaRef {
+                MetaSchemaRef::Inline(Box::new($schema))
+            }
 
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
+            fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+                Some(self)
+            }
 
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
+            fn raw_element_iter<'a>(
+                &'a self,
+            ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+                Box::new(self.as_raw_value().into_iter())
+            }
+        }
+
+        impl ParseFromJSON for $value {
+            fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+                let value = value.unwrap_or_default();
+                let raw = value
+                    .as_i64()
+                    .ok_or_else(|| ParseError::expected_type(value.clone()))?;
+                <$value>::parse(raw).map_err(|err| ParseError::custom(err.to_string()))
+            }
+        }
+
+        impl ToJSON for $value {
+            fn to_json(&self) -> Option<Value> {
+                Some(Value::from(self.get()))
+            }
+        }
+    };
 }
 
-impl ParseFromJSON for Priority {
-    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
-        let value = value.unwrap_or_default();
-        let raw = value
-            .as_i64()
-            .ok_or_else(|| ParseError::expected_type(value.clone()))?;
-        Priority::parse(raw).map_err(|err| ParseError::custom(err.to_string()))
+integer_value!(
+    Priority,
+    "priority",
+    MetaSchema {
+        description: Some("1 (low) to 5 (urgent)"),
+        minimum: Some(MIN_PRIORITY as f64),
+        maximum: Some(MAX_PRIORITY as f64),
+        ..MetaSchema::new_with_format("integer", "int32")
     }
-}
+);
 
-impl ToJSON for Priority {
-    fn to_json(&self) -> Option<Value> {
-        Some(Value::from(self.get()))
+// A task id in a request body: a positive integer.
+integer_value!(
+    TaskId,
+    "task-id",
+    MetaSchema {
+        minimum: Some(1.0),
+        ..MetaSchema::new_with_format("integer", "int64")
     }
-}
-
-/// A task id in a request body: a positive integer.
-impl Type for TaskId {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "task-id".into()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            minimum: Some(1.0),
-            ..MetaSchema::new_with_format("integer", "int64")
-        }))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
-
-impl ParseFromJSON for TaskId {
-    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
-        let value = value.unwrap_or_default();
-        let raw = value
-            .as_i64()
-            .ok_or_else(|| ParseError::expected_type(value.clone()))?;
-        TaskId::parse(raw).map_err(|err| ParseError::custom(err.to_string()))
-    }
-}
-
-impl ToJSON for TaskId {
-    fn to_json(&self) -> Option<Value> {
-        Some(Value::from(self.get()))
-    }
-}
+);
