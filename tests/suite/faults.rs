@@ -486,6 +486,13 @@ async fn frozen(url: &str, freeze: impl FnOnce(), thaw: impl FnOnce()) {
         client
             .patch(format!("{address}/v1/tasks/{}", task["id"]))
             .json(&json!({"title": "during"})),
+        client.post(format!("{address}/v1/tasks/{}/complete", task["id"])),
+        client
+            .post(format!("{address}/v1/tasks/reopen"))
+            .json(&json!({"ids": [task["id"]]})),
+        client.get(format!(
+            "{address}/v1/tasks?status=open&sort=priority&order=desc"
+        )),
     ];
     let answers: Vec<(u16, Duration)> =
         futures_util::future::join_all(requests.map(|request| async move {

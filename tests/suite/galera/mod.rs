@@ -6,6 +6,7 @@
 mod node_loss;
 mod races;
 mod startup;
+mod task_model;
 
 use std::time::Duration;
 
