@@ -66,13 +66,27 @@ async fn priority_bounds_keep_tasks_with_a_priority_within_them(backend: Backend
     };
     assert_eq!(listed(&app, "priority_min=4").await, within(4, 5));
     assert_eq!(listed(&app, "priority_max=2").await, within(1, 2));
-    assert_eq!(listed(&app, "priority_min=2&priority_max=4").await, within(2, 4));
-    assert_eq!(listed(&app, "priority_min=3&priority_max=3").await, within(3, 3));
-    assert_eq!(listed(&app, "priority_min=1").await, within(1, 5), "no None");
+    assert_eq!(
+        listed(&app, "priority_min=2&priority_max=4").await,
+        within(2, 4)
+    );
+    assert_eq!(
+        listed(&app, "priority_min=3&priority_max=3").await,
+        within(3, 3)
+    );
+    assert_eq!(
+        listed(&app, "priority_min=1").await,
+        within(1, 5),
+        "no None"
+    );
     let mut urgent_first = within(2, 4);
     urgent_first.reverse();
     assert_eq!(
-        listed(&app, "priority_min=2&priority_max=4&sort=priority&order=desc").await,
+        listed(
+            &app,
+            "priority_min=2&priority_max=4&sort=priority&order=desc"
+        )
+        .await,
         urgent_first
     );
     let counted = json_body(app.get("/v1/tasks?priority_max=3&count=true").await, 200).await;
@@ -123,14 +137,16 @@ async fn bad_bounds_and_queries_are_refused_by_name(backend: Backend) {
         "{problem}"
     );
     // Equal bounds and the longest query are fine.
-    json_body(app.get("/v1/tasks?priority_min=4&priority_max=4").await, 200).await;
+    json_body(
+        app.get("/v1/tasks?priority_min=4&priority_max=4").await,
+        200,
+    )
+    .await;
     let longest = format!("q={}", "x".repeat(84) + &" abc".repeat(29));
     json_body(app.get(&format!("/v1/tasks?{longest}")).await, 200).await;
 }
 
-async fn a_search_finds_tasks_holding_every_word_whole_without_case_or_accents(
-    backend: Backend,
-) {
+async fn a_search_finds_tasks_holding_every_word_whole_without_case_or_accents(backend: Backend) {
     let app = spawn_app(backend).await;
     let rent = create(&app, "Pay rent", Some("before the 5th, by bank transfer")).await;
     let both = create(&app, "Landlord", Some("pay the RENT and the deposit")).await;
@@ -142,16 +158,32 @@ async fn a_search_finds_tasks_holding_every_word_whole_without_case_or_accents(
     assert_eq!(searched(&app, "rent").await, [rent, both]);
     assert_eq!(searched(&app, "RENT pay").await, [rent, both], "every word");
     assert_eq!(searched(&app, "pay deposit").await, [both]);
-    assert_eq!(searched(&app, "rent bank").await, [rent], "title and description");
+    assert_eq!(
+        searched(&app, "rent bank").await,
+        [rent],
+        "title and description"
+    );
     assert_eq!(searched(&app, "pay missing").await, Vec::<i64>::new());
     // Whole words: neither `payment` nor `rental` is `pay` or `rent`.
     assert_eq!(searched(&app, "payment").await, [payment]);
-    assert_eq!(searched(&app, "ren").await, Vec::<i64>::new(), "no prefixes");
+    assert_eq!(
+        searched(&app, "ren").await,
+        Vec::<i64>::new(),
+        "no prefixes"
+    );
     assert_eq!(searched(&app, "überweisung").await, [transfer, upper]);
     assert_eq!(searched(&app, "Überweisung").await, [transfer, upper]);
-    assert_eq!(searched(&app, "uberweisung").await, [transfer, upper], "accents");
+    assert_eq!(
+        searched(&app, "uberweisung").await,
+        [transfer, upper],
+        "accents"
+    );
     assert_eq!(searched(&app, "PRÜFEN").await, [transfer]);
-    assert_eq!(searched(&app, "snake_case").await, [upper], "`_` is in a word");
+    assert_eq!(
+        searched(&app, "snake_case").await,
+        [upper],
+        "`_` is in a word"
+    );
     assert_eq!(searched(&app, "snake").await, Vec::<i64>::new());
     let _ = none;
 }
@@ -204,9 +236,7 @@ async fn short_words_and_stopwords_are_not_searched_for_on_either_backend(backen
     assert_eq!(searched(&app, "42 invoice").await, [qa, plain]);
 }
 
-async fn a_search_keeps_every_order_and_combines_with_every_filter_and_the_count(
-    backend: Backend,
-) {
+async fn a_search_keeps_every_order_and_combines_with_every_filter_and_the_count(backend: Backend) {
     let app = spawn_app(backend).await;
     // 24 tasks: every third mentions the invoice; priorities, expiries and
     // states vary independently.
@@ -323,7 +353,9 @@ async fn a_cursor_walk_with_q_shows_each_match_once_and_its_cursor_fits_only_its
     let cursor = first["next_cursor"].as_str().expect("a cursor");
     // The same words, written otherwise: the same listing.
     let same = app
-        .get(&format!("/v1/tasks?limit=2&q=INVOICE,%20paid&cursor={cursor}"))
+        .get(&format!(
+            "/v1/tasks?limit=2&q=INVOICE,%20paid&cursor={cursor}"
+        ))
         .await;
     json_body(same, 200).await;
     for other in ["q=invoice", "", "q=paid%20invoice&priority_min=1"] {
@@ -383,20 +415,31 @@ async fn rows_other_tools_write_are_found_and_forgotten(backend: Backend) {
         Some(theirs),
     )
     .await;
-    assert_eq!(searched(&app, "budget").await, Vec::<i64>::new(), "old title");
+    assert_eq!(
+        searched(&app, "budget").await,
+        Vec::<i64>::new(),
+        "old title"
+    );
     assert_eq!(searched(&app, "forecast").await, [theirs], "new title");
     assert_eq!(searched(&app, "quarterly").await, [ours, theirs]);
 
     // taskman's own changes, too.
     let renamed = app
-        .patch_json(&format!("/v1/tasks/{ours}"), &json!({"title": "Annual report"}))
+        .patch_json(
+            &format!("/v1/tasks/{ours}"),
+            &json!({"title": "Annual report"}),
+        )
         .await;
     json_body(renamed, 200).await;
     assert_eq!(searched(&app, "quarterly").await, [theirs]);
     assert_eq!(searched(&app, "annual").await, [ours]);
 
     sql(&app, backend, "DELETE FROM task WHERE id = ?", Some(theirs)).await;
-    assert_eq!(searched(&app, "forecast").await, Vec::<i64>::new(), "deleted");
+    assert_eq!(
+        searched(&app, "forecast").await,
+        Vec::<i64>::new(),
+        "deleted"
+    );
     let deleted = app.delete(&format!("/v1/tasks/{ours}")).await;
     assert_eq!(deleted.status(), 204);
     assert_eq!(searched(&app, "annual").await, Vec::<i64>::new());
