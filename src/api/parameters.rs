@@ -43,4 +43,10 @@ const EXPECTED: &[(&str, &str)] = &[
         "must be one of `id`, `expiry_dt`, `update_dt`, `create_dt`, `priority`",
     ),
     ("order", "must be `asc` or `desc`"),
+    ("priority_min", "must be an integer from 1 to 5"),
+    ("priority_max", "must be an integer from 1 to 5"),
+    (
+        "q",
+        "must be 1 to 200 characters holding at least one word of 3 or more letters or digits",
+    ),
 ];

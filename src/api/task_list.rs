@@ -5,7 +5,9 @@
 use poem_openapi::Enum;
 
 use super::paging::{self, Listing};
-use crate::domain::{SortDirection, TaskFilter, TaskOrder, TaskPosition, TaskSort, Timestamp};
+use crate::domain::{
+    Priority, SortDirection, TaskFilter, TaskOrder, TaskPosition, TaskSort, Timestamp,
+};
 
 /// What a task listing is ordered by.
 #[derive(Enum, Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -56,19 +58,34 @@ impl From<SortOrderParam> for SortDirection {
 }
 
 /// The digest a cursor is bound to. A listing by id ascending without a
-/// status filter keeps the digest (and so the cursors) it always had.
+/// status, priority or text filter keeps the digest (and so the cursors)
+/// it always had, and one without the priority and text filters the
+/// digest it had before they came.
 pub fn filter_key(filter: &TaskFilter, order: TaskOrder) -> String {
     let mut parts = vec![
         filter.expires_after.map(|t| t.to_string()),
         filter.expires_before.map(|t| t.to_string()),
     ];
-    if filter.status.is_some() || order != TaskOrder::default() {
+    let more = filter.priority.is_some() || filter.search.is_some();
+    if filter.status.is_some() || order != TaskOrder::default() || more {
         parts.push(filter.status.map(|status| status.as_str().to_owned()));
         parts.push(Some(format!(
             "{}.{}",
             order.sort.as_str(),
             order.direction.as_str()
         )));
+    }
+    if more {
+        let bound = |bound: Option<Priority>| bound.map(|b| b.get().to_string());
+        let priority = filter.priority;
+        parts.push(priority.and_then(|range| bound(range.min)));
+        parts.push(priority.and_then(|range| bound(range.max)));
+        // The words, in any order, are the listing; they hold no space.
+        parts.push(filter.search.as_ref().map(|query| {
+            let mut words = query.words().to_vec();
+            words.sort();
+            words.join(" ")
+        }));
     }
     paging::filter_key(&parts)
 }
@@ -151,6 +168,52 @@ mod tests {
     }
 
     #[test]
+    fn priority_bounds_and_words_each_make_their_own_digest() {
+        let order = TaskOrder::default();
+        let p = |raw| Priority::parse(raw).ok();
+        let range = |min, max| crate::domain::PriorityRange::new(min, max).unwrap();
+        let words = |raw| crate::domain::TextQuery::parse(raw).ok();
+        let filters = [
+            TaskFilter::default(),
+            TaskFilter {
+                priority: range(p(2), None),
+                ..TaskFilter::default()
+            },
+            TaskFilter {
+                priority: range(None, p(2)),
+                ..TaskFilter::default()
+            },
+            TaskFilter {
+                priority: range(p(2), p(4)),
+                ..TaskFilter::default()
+            },
+            TaskFilter {
+                search: words("pay rent"),
+                ..TaskFilter::default()
+            },
+            TaskFilter {
+                search: words("pay"),
+                ..TaskFilter::default()
+            },
+        ];
+        let digests: Vec<String> = filters.iter().map(|f| filter_key(f, order)).collect();
+        for (at, digest) in digests.iter().enumerate() {
+            assert_eq!(digests.iter().filter(|d| *d == digest).count(), 1, "{at}");
+        }
+        // The same words, however written: the same listing.
+        let same = TaskFilter {
+            search: words("RENT, pay!"),
+            ..TaskFilter::default()
+        };
+        assert_eq!(filter_key(&same, order), digests[4]);
+        let same = TaskFilter {
+            search: words("Pay  RENT"),
+            ..TaskFilter::default()
+        };
+        assert_eq!(filter_key(&same, order), digests[4]);
+    }
+
+    #[test]
     fn a_keyed_cursor_holds_its_key_and_walk_and_only_fits_its_own_order() {
         let as_of = Timestamp::from_micros(1_700_000_000_000_000);
         let by_expiry = TaskOrder {
@@ -169,14 +232,14 @@ mod tests {
             // Another order, direction or status: another digest.
             for (filter, order) in [
                 (
-                    filter,
+                    filter.clone(),
                     TaskOrder {
                         direction: SortDirection::Asc,
                         ..by_expiry
                     },
                 ),
                 (
-                    filter,
+                    filter.clone(),
                     TaskOrder {
                         sort: TaskSort::UpdateDt,
                         ..by_expiry

@@ -23,7 +23,8 @@ use super::task_types::{
 use super::time::ApiTime;
 use super::{ApiState, ApiTags};
 use crate::domain::{
-    Created, IdempotencyKey, Task, TaskFilter, TaskId, TaskOrder, TaskPatch, TaskStatus, Timestamp,
+    Created, IdempotencyKey, Priority, PriorityRange, Task, TaskFilter, TaskId, TaskOrder,
+    TaskPatch, TaskStatus, TextQuery, Timestamp,
 };
 use crate::edge::headers::RawHeader;
 use crate::edge::json_body::{JsonBody, MergePatchBody};
@@ -253,11 +254,38 @@ impl TasksApi {
         sort: Query<Option<TaskSortParam>>,
         /// Ascending or descending (`asc` when left out).
         order: Query<Option<SortOrderParam>>,
+        /// Only tasks with a priority of at least this; tasks without a
+        /// priority are left out.
+        priority_min: Query<Option<Priority>>,
+        /// Only tasks with a priority of at most this (not below
+        /// `priority_min`); tasks without a priority are left out.
+        priority_max: Query<Option<Priority>>,
+        /// Only tasks whose title or description contains every word of
+        /// this, as whole words, without regard to case or accents. A word
+        /// is a run of letters, digits and `_`; everything else (quotes,
+        /// `*`, `-`, …) only separates words. Words shorter than 3
+        /// characters and common words such as `the` are not searched for;
+        /// a `q` left with no word is refused. The listing keeps its order.
+        #[oai(validator(max_length = 200))]
+        q: Query<Option<String>>,
     ) -> Result<TaskPageResponse, ApiError<ListTasks>> {
+        let priority = PriorityRange::new(priority_min.0, priority_max.0).map_err(|err| {
+            ApiError::invalid(vec![
+                FieldError::invalid("priority_min", &err),
+                FieldError::invalid("priority_max", &err),
+            ])
+        })?;
+        let search =
+            q.0.as_deref()
+                .map(TextQuery::parse)
+                .transpose()
+                .map_err(|err| ApiError::invalid_field("q", &err))?;
         let filter = TaskFilter {
             expires_before: time_param("expires_before", expires_before.0)?,
             expires_after: time_param("expires_after", expires_after.0)?,
             status: status.0.map(TaskStatus::from),
+            priority,
+            search,
         };
         let order = TaskOrder {
             sort: sort.0.unwrap_or_default().into(),

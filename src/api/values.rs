@@ -6,7 +6,9 @@
 use std::borrow::Cow;
 
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
-use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use poem_openapi::types::{
+    ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type,
+};
 use serde_json::Value;
 
 use crate::domain::{MAX_PRIORITY, MIN_PRIORITY, Priority, TaskId};
@@ -45,6 +47,15 @@ macro_rules! integer_value {
                 let raw = value
                     .as_i64()
                     .ok_or_else(|| ParseError::expected_type(value.clone()))?;
+                <$value>::parse(raw).map_err(|err| ParseError::custom(err.to_string()))
+            }
+        }
+
+        // As a query parameter (`priority_min`): the same rule.
+        impl ParseFromParameter for $value {
+            fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+                let raw = crate::edge::digits::canonical::<i64>(value)
+                    .ok_or_else(|| ParseError::custom("must be an integer"))?;
                 <$value>::parse(raw).map_err(|err| ParseError::custom(err.to_string()))
             }
         }

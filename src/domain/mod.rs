@@ -7,6 +7,7 @@ mod notification;
 mod page;
 mod precondition;
 mod priority;
+mod search;
 mod task;
 mod time;
 
@@ -24,7 +25,8 @@ pub use page::{
     TaskPosition, TaskSort,
 };
 pub use precondition::Precondition;
-pub use priority::{MAX_PRIORITY, MIN_PRIORITY, Priority};
+pub use priority::{MAX_PRIORITY, MIN_PRIORITY, Priority, PriorityRange};
+pub use search::{MAX_QUERY_CHARS, MAX_WORD_CHARS, MIN_WORD_CHARS, TextQuery};
 pub use task::{
     Description, MAX_BULK, MAX_DESCRIPTION_BYTES, MAX_TITLE_CHARS, StatusChange, Task, TaskDraft,
     TaskId, TaskIds, TaskPatch, TaskStatus, Title, TitleEdit, ValidationError,

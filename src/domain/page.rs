@@ -1,9 +1,9 @@
 //! Listings: which rows, where a page starts, and what a page holds.
 
-use super::{Priority, Task, TaskId, TaskStatus, Timestamp};
+use super::{Priority, PriorityRange, Task, TaskId, TaskStatus, TextQuery, Timestamp};
 
 /// Which tasks a listing shows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TaskFilter {
     /// Only tasks whose expiry is strictly before this instant.
     pub expires_before: Option<Timestamp>,
@@ -11,6 +11,10 @@ pub struct TaskFilter {
     pub expires_after: Option<Timestamp>,
     /// Only tasks in this state (as [`TaskStatus::from_stored`] reads it).
     pub status: Option<TaskStatus>,
+    /// Only tasks with a priority in this range.
+    pub priority: Option<PriorityRange>,
+    /// Only tasks whose title or description holds every word of this.
+    pub search: Option<TextQuery>,
 }
 
 /// What a task listing is ordered by. Ties are broken by id, in the same

@@ -28,9 +28,50 @@ impl Priority {
     }
 }
 
+/// The priorities a listing keeps (`priority_min`, `priority_max`): a
+/// task with a priority within both bounds given; one without a priority
+/// is left out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PriorityRange {
+    pub min: Option<Priority>,
+    pub max: Option<Priority>,
+}
+
+impl PriorityRange {
+    /// `None` when neither bound is given.
+    pub fn new(
+        min: Option<Priority>,
+        max: Option<Priority>,
+    ) -> Result<Option<Self>, ValidationError> {
+        match (min, max) {
+            (None, None) => Ok(None),
+            (Some(min), Some(max)) if min > max => Err(ValidationError::PriorityBoundsReversed),
+            (min, max) => Ok(Some(Self { min, max })),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_range_needs_a_bound_and_its_bounds_in_order() {
+        let p = |raw| Priority::parse(raw).ok();
+        assert_eq!(PriorityRange::new(None, None), Ok(None));
+        assert_eq!(
+            PriorityRange::new(p(2), None),
+            Ok(Some(PriorityRange {
+                min: p(2),
+                max: None
+            }))
+        );
+        assert!(PriorityRange::new(p(3), p(3)).is_ok());
+        assert_eq!(
+            PriorityRange::new(p(4), p(3)),
+            Err(ValidationError::PriorityBoundsReversed)
+        );
+    }
 
     #[test]
     fn a_priority_is_1_to_5() {

@@ -1,4 +1,5 @@
 use super::priority::{MAX_PRIORITY, MIN_PRIORITY};
+use super::search::{MAX_QUERY_CHARS, MAX_WORD_CHARS, MIN_WORD_CHARS};
 use super::{Priority, Timestamp};
 
 pub const MAX_TITLE_CHARS: usize = 255;
@@ -28,6 +29,17 @@ pub enum ValidationError {
     IdCount,
     #[error("must be an integer from {MIN_PRIORITY} to {MAX_PRIORITY}")]
     PriorityOutOfRange,
+    #[error("`priority_min` must not be greater than `priority_max`")]
+    PriorityBoundsReversed,
+    #[error("must be at most {MAX_QUERY_CHARS} characters")]
+    QueryTooLong,
+    #[error("must not hold a word longer than {MAX_WORD_CHARS} characters")]
+    QueryWordTooLong,
+    #[error(
+        "must hold at least one word of {MIN_WORD_CHARS} or more letters, digits or `_` \
+         that is not a stopword such as `the` (shorter words and stopwords are not searched for)"
+    )]
+    QueryWithoutWords,
 }
 
 /// A task's identity, as assigned by the database.

@@ -7,6 +7,7 @@ use sqlx::{Database, Decode, Encode, Type};
 
 use super::error::CodeTable;
 use super::rows::DbTime;
+use super::task_list::TextIndex;
 
 /// A connection of the backend's database.
 pub type Conn<D> = <<D as Dialect>::Db as Database>::Connection;
@@ -54,6 +55,9 @@ pub trait Dialect: Send + Sync + 'static {
     /// and chooses well; SQLite, built without STAT4, cannot and always
     /// takes the index, sorting every task of a wide window for each page.
     const PLANS_WINDOWS: bool;
+
+    /// The index `q` reads (migration 0012).
+    const TEXT_INDEX: TextIndex;
 
     /// The backend's error codes, classified.
     const CODES: CodeTable;

@@ -130,6 +130,13 @@ const CHANGES: &[(i64, &[Change])] = &[
         ],
     ),
     (10, &[Change::Index("task", "task_priority_id")]),
+    (
+        12,
+        &[
+            Change::Table("task", &["search_text"]),
+            Change::Index("task", "task_search"),
+        ],
+    ),
 ];
 
 /// Runs the migrator; a migration recorded as failed gets advice from the

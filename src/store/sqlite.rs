@@ -38,6 +38,7 @@ impl Dialect for SqliteDialect {
     const INSERT_IDEMPOTENCY_KEY: &'static str = "INSERT OR IGNORE INTO idempotency_key \
          (idem_key, fingerprint, created_at, expires_at) VALUES (?, ?, ?, ?)";
     const PLANS_WINDOWS: bool = true;
+    const TEXT_INDEX: super::task_list::TextIndex = super::task_list::TextIndex::Fts5;
     const CODES: super::error::CodeTable = classify;
 
     fn rows_affected(result: &SqliteQueryResult) -> u64 {
@@ -194,6 +195,9 @@ mod tests {
                 range: super::super::task_list::Range::Id,
                 window,
                 status: None,
+                priority_min: false,
+                priority_max: false,
+                search: None,
                 as_of: false,
                 count: false,
             }

@@ -88,6 +88,7 @@ where
         page: PageRequest<TaskPosition>,
     ) -> StoreResult<Page<Task, TaskPosition>> {
         let op: Op<D::Db, Page<Task, TaskPosition>> = Arc::new(move |conn| {
+            let filter = filter.clone();
             Box::pin(async move { task_list::list_tasks::<D>(conn, filter, order, page).await })
         });
         self.read(op).await

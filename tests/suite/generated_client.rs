@@ -69,7 +69,9 @@ async fn create(client: &Client, body: TaskInput) -> Task {
 
 async fn ids_listed(client: &Client) -> Vec<i64> {
     let page = client
-        .list_tasks(None, None, None, None, None, None, None, None, None)
+        .list_tasks(
+            None, None, None, None, None, None, None, None, None, None, None, None,
+        )
         .await
         .expect("tasks listed");
     page.tasks.iter().map(|task| task.id).collect()
@@ -147,6 +149,9 @@ async fn listing_pages_and_filters_by_expiry(backend: Backend) {
             None,
             None,
             None,
+            None,
+            None,
+            None,
         )
         .await
         .expect("a page");
@@ -154,7 +159,9 @@ async fn listing_pages_and_filters_by_expiry(backend: Backend) {
     assert_eq!(page.tasks, tasks[1..3]);
 
     let all = client
-        .list_tasks(None, None, None, None, None, None, None, None, None)
+        .list_tasks(
+            None, None, None, None, None, None, None, None, None, None, None, None,
+        )
         .await
         .expect("all");
     assert_eq!((all.total, all.limit, all.offset), (None, 100, 0));
@@ -174,6 +181,9 @@ async fn listing_pages_and_filters_by_expiry(backend: Backend) {
             None,
             None,
             None,
+            None,
+            None,
+            None,
         )
         .await
         .expect("a window");
@@ -181,7 +191,20 @@ async fn listing_pages_and_filters_by_expiry(backend: Backend) {
     assert_eq!(window.tasks, tasks[1..3]);
 
     let only_before = client
-        .list_tasks(None, None, None, Some(&after), None, None, None, None, None)
+        .list_tasks(
+            None,
+            None,
+            None,
+            Some(&after),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
         .await
         .expect("before");
     assert_eq!(only_before.tasks, tasks[..1]);
@@ -194,6 +217,9 @@ async fn listing_pages_and_filters_by_expiry(backend: Backend) {
             None,
             NonZeroU32::new(1),
             Some(3),
+            None,
+            None,
+            None,
             None,
             None,
             None,
@@ -397,7 +423,9 @@ async fn bulk_replace_updates_every_task(backend: Backend) {
     );
 
     let all = client
-        .list_tasks(None, None, None, None, None, None, None, None, None)
+        .list_tasks(
+            None, None, None, None, None, None, None, None, None, None, None, None,
+        )
         .await
         .expect("listed")
         .into_inner()
@@ -458,7 +486,20 @@ async fn deleting_all_tasks_counts_them(backend: Backend) {
         .expect("deleted all");
     assert_eq!(result.deleted, 3);
     let page = client
-        .list_tasks(Some(true), None, None, None, None, None, None, None, None)
+        .list_tasks(
+            Some(true),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
         .await
         .expect("listed");
     assert_eq!(page.total, Some(0));

@@ -32,6 +32,7 @@ mod proxy;
 mod readme;
 mod replicas;
 mod responses;
+mod search;
 mod spec;
 mod startup;
 mod tasks;
