@@ -56,6 +56,13 @@ pub trait Dialect: Send + Sync + 'static {
     /// takes the index, sorting every task of a wide window for each page.
     const PLANS_WINDOWS: bool;
 
+    /// Whether the ties part of a keyed page (`key = ? AND id > ?`) names
+    /// the order's index. MariaDB otherwise may read it as `ref` on the
+    /// key alone and walk every task sharing the key from the far end
+    /// (measured: 0.8 s for a deep page over 500k tasks with one expiry,
+    /// 0.8 ms with the hint, which makes it a range on `(key, id)`).
+    const HINTS_TIES: bool;
+
     /// The index `q` reads (migration 0012).
     const TEXT_INDEX: TextIndex;
 

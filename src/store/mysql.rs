@@ -42,6 +42,7 @@ impl Dialect for MySqlDialect {
     const INSERT_IDEMPOTENCY_KEY: &'static str = "INSERT IGNORE INTO idempotency_key \
          (idem_key, fingerprint, created_at, expires_at) VALUES (?, ?, ?, ?)";
     const PLANS_WINDOWS: bool = false;
+    const HINTS_TIES: bool = true;
     const TEXT_INDEX: super::task_list::TextIndex = super::task_list::TextIndex::InnoDb;
     const CODES: super::error::CodeTable = classify;
 

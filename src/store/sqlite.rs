@@ -38,6 +38,7 @@ impl Dialect for SqliteDialect {
     const INSERT_IDEMPOTENCY_KEY: &'static str = "INSERT OR IGNORE INTO idempotency_key \
          (idem_key, fingerprint, created_at, expires_at) VALUES (?, ?, ?, ?)";
     const PLANS_WINDOWS: bool = true;
+    const HINTS_TIES: bool = false;
     const TEXT_INDEX: super::task_list::TextIndex = super::task_list::TextIndex::Fts5;
     const CODES: super::error::CodeTable = classify;
 
@@ -198,6 +199,7 @@ mod tests {
                 priority_min: false,
                 priority_max: false,
                 search: None,
+                tie_hint: false,
                 as_of: false,
                 count: false,
             }

@@ -145,6 +145,9 @@ pub(super) struct Shape {
     pub priority_max: bool,
     /// The words of `q`, in this index.
     pub search: Option<TextIndex>,
+    /// `FORCE INDEX` of the order's index for the ties part (see
+    /// [`Dialect::HINTS_TIES`]).
+    pub tie_hint: bool,
     /// `update_dt <= ?`: leaves out what changed since a walk began.
     pub as_of: bool,
     /// `COUNT(*)` of the rows rather than a page of them.
@@ -188,6 +191,15 @@ impl Shape {
             Some(TextIndex::InnoDb) => {
                 terms.push("MATCH (search_text) AGAINST (? IN BOOLEAN MODE)".to_owned())
             }
+        }
+        let hinted;
+        if self.tie_hint
+            && self.range == Range::Ties
+            && self.search.is_none()
+            && let Some(SortColumn { index, .. }) = sort_column(self.sort)
+        {
+            hinted = format!("task FORCE INDEX ({index})");
+            from = &hinted;
         }
         let by_id = format!("id{dir}");
         // The id sort's position, which a count leaves out.
@@ -309,6 +321,9 @@ where
         priority_min: priority.min.is_some(),
         priority_max: priority.max.is_some(),
         search: filter.search.as_ref().map(|_| D::TEXT_INDEX),
+        // A window leaves the choice of index to the planner (it may be
+        // narrower than the ties).
+        tie_hint: D::HINTS_TIES && plan == Window::None,
         as_of,
         count: false,
     };
@@ -592,6 +607,7 @@ mod tests {
             priority_min: false,
             priority_max: false,
             search: None,
+            tie_hint: false,
             as_of: false,
             count: false,
         }
@@ -682,6 +698,7 @@ mod search {
             priority_min: true,
             priority_max: true,
             search: Some(index),
+            tie_hint: false,
             as_of: false,
             count,
         }
@@ -779,6 +796,7 @@ mod plans {
                     priority_min: true,
                     priority_max: false,
                     search: Some(TextIndex::Fts5),
+                    tie_hint: false,
                     as_of: false,
                     count: false,
                 };
@@ -834,6 +852,7 @@ mod plans {
                                 priority_min: false,
                                 priority_max: false,
                                 search: None,
+                                tie_hint: false,
                                 as_of,
                                 count: false,
                             };
@@ -871,5 +890,111 @@ mod plans {
                 }
             }
         }
+    }
+}
+
+/// The plans MariaDB makes for the ties part: run when `TEST_MYSQL_URL`
+/// names a server, on a throwaway database.
+#[cfg(test)]
+mod mysql_plans {
+    use sqlx::{Connection, Executor, MySqlConnection, Row};
+
+    use super::*;
+
+    /// 10,000 tasks with one expiry, one priority and one creation and
+    /// update time: the ties part of a deep page, without the hint,
+    /// reads as `ref` on the key and walks the ties from the far end.
+    #[tokio::test]
+    async fn the_ties_part_is_a_range_on_the_orders_index() {
+        let Ok(server) = std::env::var("TEST_MYSQL_URL") else {
+            eprintln!("skipped: TEST_MYSQL_URL is not set");
+            return;
+        };
+        let server = server.trim_end_matches('/').to_owned();
+        let name = format!("taskman_plans_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = MySqlConnection::connect(&server).await.unwrap();
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{name}`")))
+            .await
+            .unwrap();
+        let mut conn = MySqlConnection::connect(&format!("{server}/{name}"))
+            .await
+            .unwrap();
+        crate::store::mysql_migrations::run(&sqlx::migrate!("./migrations/mysql"), &mut conn)
+            .await
+            .unwrap();
+        conn.execute(
+            "INSERT INTO task (title, expiry_dt, priority, create_dt, update_dt) \
+             SELECT 't', '2030-01-01', 3, '2026-01-01', '2026-01-01' FROM \
+             (SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL \
+              SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL \
+              SELECT 8 UNION ALL SELECT 9) a, \
+             (SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL \
+              SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL \
+              SELECT 8 UNION ALL SELECT 9) b, \
+             (SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL \
+              SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL \
+              SELECT 8 UNION ALL SELECT 9) c, \
+             (SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL \
+              SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL \
+              SELECT 8 UNION ALL SELECT 9) d",
+        )
+        .await
+        .unwrap();
+        conn.execute("ANALYZE TABLE task").await.unwrap();
+        let mut failures = Vec::new();
+        for sort in [
+            TaskSort::ExpiryDt,
+            TaskSort::UpdateDt,
+            TaskSort::CreateDt,
+            TaskSort::Priority,
+        ] {
+            let column = sort_column(sort).unwrap();
+            for direction in [SortDirection::Asc, SortDirection::Desc] {
+                for status in [None, Some(TaskStatus::Open)] {
+                    let shape = Shape {
+                        sort,
+                        direction,
+                        range: Range::Ties,
+                        window: Window::None,
+                        status,
+                        priority_min: false,
+                        priority_max: false,
+                        search: None,
+                        tie_hint: <crate::store::mysql::MySqlDialect as Dialect>::HINTS_TIES,
+                        as_of: true,
+                        count: false,
+                    };
+                    let explain = format!("EXPLAIN {}", shape.statement());
+                    let query = sqlx::query(sqlx::AssertSqlSafe(explain));
+                    let key = match sort {
+                        TaskSort::ExpiryDt => "2030-01-01 00:00:00",
+                        TaskSort::Priority => "3",
+                        _ => "2026-01-01 00:00:00",
+                    };
+                    let plan = query
+                        .bind(key)
+                        .bind(5_000_i64)
+                        .bind("2031-01-01 00:00:00")
+                        .bind(51_i64)
+                        .bind(0_i64)
+                        .fetch_one(&mut conn)
+                        .await
+                        .unwrap();
+                    let access: String = plan.try_get("type").unwrap();
+                    let key: Option<String> = plan.try_get("key").unwrap();
+                    if access != "range" || key.as_deref() != Some(column.index) {
+                        failures.push(format!(
+                            "{sort:?} {direction:?} {status:?}: {access} {key:?}"
+                        ));
+                    }
+                }
+            }
+        }
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE `{name}`")))
+            .await
+            .unwrap();
+        assert!(failures.is_empty(), "{failures:#?}");
     }
 }
