@@ -43,4 +43,8 @@ const EXPECTED: &[(&str, &str)] = &[
         "must be one of `id`, `expiry_dt`, `update_dt`, `create_dt`, `priority`",
     ),
     ("order", "must be `asc` or `desc`"),
+    (
+        "label",
+        "must be 1 to 64 characters without control characters, given at most 20 times",
+    ),
 ];

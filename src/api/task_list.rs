@@ -5,7 +5,9 @@
 use poem_openapi::Enum;
 
 use super::paging::{self, Listing};
-use crate::domain::{SortDirection, TaskFilter, TaskOrder, TaskPosition, TaskSort, Timestamp};
+use crate::domain::{
+    Label, SortDirection, TaskFilter, TaskOrder, TaskPosition, TaskSort, Timestamp,
+};
 
 /// What a task listing is ordered by.
 #[derive(Enum, Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +58,8 @@ impl From<SortOrderParam> for SortDirection {
 }
 
 /// The digest a cursor is bound to. A listing by id ascending without a
-/// status filter keeps the digest (and so the cursors) it always had.
+/// status filter keeps the digest (and so the cursors) it always had, and
+/// a listing without labels the one it had before there were labels.
 pub fn filter_key(filter: &TaskFilter, order: TaskOrder) -> String {
     let mut parts = vec![
         filter.expires_after.map(|t| t.to_string()),
@@ -68,6 +71,17 @@ pub fn filter_key(filter: &TaskFilter, order: TaskOrder) -> String {
             "{}.{}",
             order.sort.as_str(),
             order.direction.as_str()
+        )));
+    }
+    if !filter.labels.is_empty() {
+        // The keys, sorted: the same set in another order or case is the
+        // same listing. As JSON, so that no key can run into the next.
+        let mut keys: Vec<&str> = filter.labels.iter().map(Label::key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        parts.push(Some(format!(
+            "labels:{}",
+            serde_json::to_string(&keys).unwrap_or_default()
         )));
     }
     paging::filter_key(&parts)
@@ -169,14 +183,14 @@ mod tests {
             // Another order, direction or status: another digest.
             for (filter, order) in [
                 (
-                    filter,
+                    filter.clone(),
                     TaskOrder {
                         direction: SortDirection::Asc,
                         ..by_expiry
                     },
                 ),
                 (
-                    filter,
+                    filter.clone(),
                     TaskOrder {
                         sort: TaskSort::UpdateDt,
                         ..by_expiry

@@ -21,9 +21,11 @@ use super::task_types::{
     TaskPatchInput, TaskReplacements, TaskStatusBody, TaskUpdate,
 };
 use super::time::ApiTime;
+use super::values::LabelParam;
 use super::{ApiState, ApiTags};
 use crate::domain::{
-    Created, IdempotencyKey, Task, TaskFilter, TaskId, TaskOrder, TaskPatch, TaskStatus, Timestamp,
+    Created, IdempotencyKey, Label, Task, TaskFilter, TaskId, TaskOrder, TaskPatch, TaskStatus,
+    Timestamp,
 };
 use crate::edge::headers::RawHeader;
 use crate::edge::json_body::{JsonBody, MergePatchBody};
@@ -134,6 +136,20 @@ fn time_param<Op: super::operations::Operation>(
         .map(ApiTime::to_timestamp)
         .transpose()
         .map_err(|err| ApiError::invalid_field(name, &err))
+}
+
+/// The labels a listing asks for, each once (by key).
+fn label_params(sent: Vec<LabelParam>) -> Result<Vec<Label>, ApiError<ListTasks>> {
+    let parsed = sent
+        .iter()
+        .map(|raw| Label::parse(&raw.0))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| ApiError::invalid_field("label", &err))?;
+    let mut seen = std::collections::HashSet::new();
+    Ok(parsed
+        .into_iter()
+        .filter(|label| seen.insert(label.key().to_owned()))
+        .collect())
 }
 
 /// Every id of every `ids` parameter, comma-separated or repeated.
@@ -253,11 +269,17 @@ impl TasksApi {
         sort: Query<Option<TaskSortParam>>,
         /// Ascending or descending (`asc` when left out).
         order: Query<Option<SortOrderParam>>,
+        /// Only tasks with this label, compared without regard to case;
+        /// repeat it (`label=work&label=home`, up to 20) for tasks with
+        /// every one of them.
+        #[oai(default, validator(max_items = 20))]
+        label: Query<Vec<LabelParam>>,
     ) -> Result<TaskPageResponse, ApiError<ListTasks>> {
         let filter = TaskFilter {
             expires_before: time_param("expires_before", expires_before.0)?,
             expires_after: time_param("expires_after", expires_after.0)?,
             status: status.0.map(TaskStatus::from),
+            labels: label_params(label.0)?,
         };
         let order = TaskOrder {
             sort: sort.0.unwrap_or_default().into(),

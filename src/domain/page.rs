@@ -1,9 +1,9 @@
 //! Listings: which rows, where a page starts, and what a page holds.
 
-use super::{Priority, Task, TaskId, TaskStatus, Timestamp};
+use super::{Label, Priority, Task, TaskId, TaskStatus, Timestamp};
 
 /// Which tasks a listing shows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TaskFilter {
     /// Only tasks whose expiry is strictly before this instant.
     pub expires_before: Option<Timestamp>,
@@ -11,6 +11,8 @@ pub struct TaskFilter {
     pub expires_after: Option<Timestamp>,
     /// Only tasks in this state (as [`TaskStatus::from_stored`] reads it).
     pub status: Option<TaskStatus>,
+    /// Only tasks with every one of these labels (each at most once).
+    pub labels: Vec<Label>,
 }
 
 /// What a task listing is ordered by. Ties are broken by id, in the same

@@ -169,6 +169,7 @@ mod tests {
             include_str!("../../migrations/sqlite/0007_task_status.sql"),
             include_str!("../../migrations/sqlite/0008_task_priority.sql"),
             include_str!("../../migrations/sqlite/0009_task_order_indexes.sql"),
+            include_str!("../../migrations/sqlite/0011_task_labels.sql"),
         );
         sqlx::raw_sql(sqlx::AssertSqlSafe(schema))
             .execute(&mut conn)
@@ -194,6 +195,7 @@ mod tests {
                 range: super::super::task_list::Range::Id,
                 window,
                 status: None,
+                labels: 0,
                 as_of: false,
                 count: false,
             }

@@ -94,6 +94,10 @@ pub(super) struct Shape {
     pub range: Range,
     pub window: Window,
     pub status: Option<TaskStatus>,
+    /// How many labels a task must have: one
+    /// `id IN (SELECT task_id FROM task_label WHERE label_key = ?)` each, a
+    /// seek of task_label's primary key (migration 0011).
+    pub labels: usize,
     /// `update_dt <= ?`: leaves out what changed since a walk began.
     pub as_of: bool,
     /// `COUNT(*)` of the rows rather than a page of them.
@@ -104,7 +108,8 @@ static STATEMENTS: LazyLock<Mutex<HashMap<Shape, &'static str>>> = LazyLock::new
 
 impl Shape {
     /// The statement's text; binds, in order: the range's (key, then id),
-    /// the window's two bounds, `as_of`; then a page's limit and offset.
+    /// the window's two bounds, the labels' keys, `as_of`; then a page's
+    /// limit and offset. A count binds only the window's and the labels'.
     pub fn statement(self) -> &'static str {
         let mut made = STATEMENTS
             .lock()
@@ -119,32 +124,37 @@ impl Shape {
             SortDirection::Asc => (">", ""),
             SortDirection::Desc => ("<", " DESC"),
         };
-        let mut terms = Vec::new();
         let by_id = format!("id{dir}");
-        let order = match sort_column(self.sort) {
-            None => {
-                terms.push(format!("id {after} ?"));
-                by_id
-            }
+        let (range, order) = match sort_column(self.sort) {
+            // The total counts the whole listing: without the id sort's
+            // position (`id > ?`), which would need a bind.
+            None if self.count => (None, by_id),
+            None => (Some(format!("id {after} ?")), by_id),
             Some(SortColumn { column, .. }) => {
-                terms.push(match self.range {
+                let range = match self.range {
                     Range::Id | Range::Keyed => format!("{column} IS NOT NULL"),
                     Range::Ties => format!("{column} = ? AND id {after} ?"),
                     Range::Beyond => format!("{column} {after} ?"),
                     Range::Tail => format!("{column} IS NULL"),
                     Range::TailAfter => format!("{column} IS NULL AND id {after} ?"),
-                });
-                match self.range {
+                };
+                let order = match self.range {
                     Range::Tail | Range::TailAfter => by_id,
                     _ => format!("{column}{dir}, id{dir}"),
-                }
+                };
+                (Some(range), order)
             }
         };
+        let mut terms: Vec<String> = range.into_iter().collect();
         match self.window {
             Window::None => {}
             Window::ByIndex => terms.push("expiry_dt >= ? AND expiry_dt < ?".to_owned()),
             Window::ByScan => terms.push("+expiry_dt >= ? AND +expiry_dt < ?".to_owned()),
         }
+        terms.extend(std::iter::repeat_n(
+            "id IN (SELECT task_id FROM task_label WHERE label_key = ?)".to_owned(),
+            self.labels,
+        ));
         // As `TaskStatus::from_stored` reads a status (trailing spaces
         // aside, `done` is done), like the claim; no index: see 0009.
         match self.status {
@@ -156,16 +166,9 @@ impl Shape {
             terms.push("update_dt <= ?".to_owned());
         }
         if self.count {
-            // The total counts the whole listing: without the id sort's
-            // position (`id > ?`), which would need a bind.
-            let terms: Vec<&String> = terms
-                .iter()
-                .filter(|term| self.range != Range::Id || !term.starts_with("id "))
-                .collect();
             if terms.is_empty() {
                 return sql::COUNT_TASKS.to_owned();
             }
-            let terms: Vec<&str> = terms.iter().map(|term| term.as_str()).collect();
             return format!("SELECT COUNT(*) FROM task WHERE {}", terms.join(" AND "));
         }
         format!(
@@ -177,16 +180,17 @@ impl Shape {
 }
 
 /// A value bound to a listing statement.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 enum Bind<T> {
     Int(i64),
     Time(T),
+    Text(String),
 }
 
 /// The page, and the position past its last task if another follows.
 pub(super) async fn list_tasks<D: Dialect>(
     conn: &mut Conn<D>,
-    filter: TaskFilter,
+    filter: &TaskFilter,
     order: TaskOrder,
     page: PageRequest<TaskPosition>,
 ) -> OpResult<Page<Task, TaskPosition>>
@@ -194,6 +198,7 @@ where
     for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
     <D::Db as Database>::Arguments: IntoArguments<D::Db>,
     for<'q> i64: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'r> TaskRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
     for<'r> (i64,): sqlx::FromRow<'r, <D::Db as Database>::Row>,
     for<'r> (D::Time,): sqlx::FromRow<'r, <D::Db as Database>::Row>,
@@ -218,13 +223,22 @@ where
         range,
         window: plan,
         status: filter.status,
+        labels: filter.labels.len(),
         as_of,
         count: false,
     };
-    let mut window_binds = Vec::new();
+    // The binds of the filters, after the range's: the window's, then the
+    // labels' keys.
+    let mut filter_binds = Vec::new();
     if let Some((from, until)) = window {
-        window_binds.extend([Bind::Time(from), Bind::Time(until)]);
+        filter_binds.extend([Bind::Time(from), Bind::Time(until)]);
     }
+    filter_binds.extend(
+        filter
+            .labels
+            .iter()
+            .map(|label| Bind::Text(label.key().to_owned())),
+    );
     let key = |key: i64| match column {
         Some(SortColumn { time: true, .. }) => Bind::Time(D::Time::encode(
             Timestamp::from_micros(key).unwrap_or(Timestamp::MIN),
@@ -291,10 +305,10 @@ where
                 count: true,
                 ..shape(Range::Keyed, false)
             };
-            skip = (skip - count::<D>(conn, keyed.statement(), &window_binds).await?).max(0);
+            skip = (skip - count::<D>(conn, keyed.statement(), &filter_binds).await?).max(0);
         }
-        binds.extend(window_binds.iter().copied());
-        binds.extend(version);
+        binds.extend(filter_binds.iter().cloned());
+        binds.extend(version.clone());
         tasks.extend(fetch_part::<D>(conn, part.statement(), &binds, want, skip).await?);
     }
     let next = if tasks.len() > page.limit as usize {
@@ -312,7 +326,7 @@ where
             count: true,
             ..shape(Range::Id, false)
         };
-        let counted = count::<D>(conn, all.statement(), &window_binds).await?;
+        let counted = count::<D>(conn, all.statement(), &filter_binds).await?;
         Some(u64::try_from(counted).unwrap_or_default())
     } else {
         None
@@ -343,13 +357,15 @@ where
     for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
     <D::Db as Database>::Arguments: IntoArguments<D::Db>,
     for<'q> i64: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'r> TaskRow<D::Time>: sqlx::FromRow<'r, <D::Db as Database>::Row>,
 {
     let mut query = sqlx::query_as::<_, TaskRow<D::Time>>(statement);
     for bind in binds {
-        query = match *bind {
-            Bind::Int(value) => query.bind(value),
-            Bind::Time(value) => query.bind(value),
+        query = match bind {
+            Bind::Int(value) => query.bind(*value),
+            Bind::Time(value) => query.bind(*value),
+            Bind::Text(value) => query.bind(value.clone()),
         };
     }
     Ok(query
@@ -371,13 +387,15 @@ where
     for<'c> &'c mut Conn<D>: Executor<'c, Database = D::Db>,
     <D::Db as Database>::Arguments: IntoArguments<D::Db>,
     for<'q> i64: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
+    for<'q> String: sqlx::Encode<'q, D::Db> + sqlx::Type<D::Db>,
     for<'r> (i64,): sqlx::FromRow<'r, <D::Db as Database>::Row>,
 {
     let mut query = sqlx::query_as::<_, (i64,)>(statement);
     for bind in binds {
-        query = match *bind {
-            Bind::Int(value) => query.bind(value),
-            Bind::Time(value) => query.bind(value),
+        query = match bind {
+            Bind::Int(value) => query.bind(*value),
+            Bind::Time(value) => query.bind(*value),
+            Bind::Text(value) => query.bind(value.clone()),
         };
     }
     let (count,) = query.fetch_one(&mut *conn).await?;
@@ -458,7 +476,7 @@ fn window_crossover(fetch: i64, tasks: i64) -> i64 {
 
 /// `[expires_after, expires_before)` as stored times, a missing bound being
 /// the end of the time range; `None` without a filter.
-fn expiry_window<D: Dialect>(filter: TaskFilter) -> Option<(D::Time, D::Time)> {
+fn expiry_window<D: Dialect>(filter: &TaskFilter) -> Option<(D::Time, D::Time)> {
     if filter.expires_after.is_none() && filter.expires_before.is_none() {
         return None;
     }
@@ -478,6 +496,7 @@ mod tests {
             range,
             window: Window::None,
             status: None,
+            labels: 0,
             as_of: false,
             count: false,
         }
@@ -489,7 +508,7 @@ mod tests {
         assert_eq!(
             plain.statement(),
             "SELECT id, title, description, expiry_dt, create_dt, update_dt, status, \
-             completed_dt, priority FROM task WHERE id > ? ORDER BY id LIMIT ? OFFSET ?"
+             completed_dt, priority, labels FROM task WHERE id > ? ORDER BY id LIMIT ? OFFSET ?"
         );
         let windowed = Shape {
             window: Window::ByIndex,
@@ -507,6 +526,34 @@ mod tests {
             ..plain
         };
         assert_eq!(counted.statement(), "SELECT COUNT(*) FROM task");
+    }
+
+    #[test]
+    fn each_label_is_one_lookup_term_bound_after_the_window() {
+        let labelled = Shape {
+            window: Window::ByIndex,
+            labels: 2,
+            as_of: true,
+            ..shape(TaskSort::ExpiryDt, SortDirection::Asc, Range::Ties)
+        };
+        let lookup = "id IN (SELECT task_id FROM task_label WHERE label_key = ?)";
+        assert!(
+            labelled.statement().contains(&format!(
+                "WHERE expiry_dt = ? AND id > ? AND expiry_dt >= ? AND expiry_dt < ? AND \
+                 {lookup} AND {lookup} AND update_dt <= ? ORDER BY"
+            )),
+            "{}",
+            labelled.statement()
+        );
+        let total = Shape {
+            count: true,
+            labels: 1,
+            ..shape(TaskSort::Id, SortDirection::Asc, Range::Id)
+        };
+        assert_eq!(
+            total.statement(),
+            format!("SELECT COUNT(*) FROM task WHERE {lookup}")
+        );
     }
 
     #[test]
@@ -538,7 +585,8 @@ mod tests {
 }
 
 /// What SQLite plans for each part of a page in every order: one walk of
-/// the order's index (or the primary key) in its order, no sort.
+/// the order's index (or the primary key) in its order, no sort; and for
+/// a label, a seek of task_label's primary key.
 #[cfg(test)]
 mod plans {
     use sqlx::Connection;
@@ -609,6 +657,7 @@ mod plans {
                                 range,
                                 window: Window::None,
                                 status,
+                                labels: 0,
                                 as_of,
                                 count: false,
                             };
@@ -639,6 +688,59 @@ mod plans {
                                     && plan.contains(index)
                                     && !plan.contains("B-TREE")
                                     && !plan.contains(';'),
+                                "{shape:?}: {plan}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn every_label_is_a_seek_of_the_label_index_in_every_part_of_every_order() {
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&mut conn)
+            .await
+            .unwrap();
+        let sorts = [
+            (TaskSort::Id, &[Range::Id][..]),
+            (
+                TaskSort::ExpiryDt,
+                &[
+                    Range::Keyed,
+                    Range::Ties,
+                    Range::Beyond,
+                    Range::Tail,
+                    Range::TailAfter,
+                ][..],
+            ),
+            (TaskSort::Priority, &[Range::Keyed, Range::Beyond][..]),
+        ];
+        for (sort, ranges) in sorts {
+            for &range in ranges {
+                for direction in [SortDirection::Asc, SortDirection::Desc] {
+                    for labels in [1, 2] {
+                        for count in [false, true] {
+                            let shape = Shape {
+                                sort,
+                                direction,
+                                range,
+                                window: Window::None,
+                                status: Some(TaskStatus::Open),
+                                labels,
+                                as_of: false,
+                                count,
+                            };
+                            let plan = plan(&mut conn, shape.statement()).await;
+                            let seeks = plan
+                                .matches("SEARCH task_label USING PRIMARY KEY (label_key=?)")
+                                .count();
+                            assert!(
+                                seeks == labels && !plan.contains("SCAN task_label"),
                                 "{shape:?}: {plan}"
                             );
                         }

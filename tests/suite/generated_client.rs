@@ -50,6 +50,7 @@ fn input(title: &str) -> TaskInput {
         description: None,
         expiry_dt: None,
         priority: None,
+        labels: None,
     }
 }
 
@@ -69,7 +70,7 @@ async fn create(client: &Client, body: TaskInput) -> Task {
 
 async fn ids_listed(client: &Client) -> Vec<i64> {
     let page = client
-        .list_tasks(None, None, None, None, None, None, None, None, None)
+        .list_tasks(None, None, None, None, None, None, None, None, None, None)
         .await
         .expect("tasks listed");
     page.tasks.iter().map(|task| task.id).collect()
@@ -96,6 +97,7 @@ async fn a_created_task_answers_201_and_reads_back(backend: Backend) {
                 description: Some("by transfer".parse().unwrap()),
                 expiry_dt: Some(expiry),
                 priority: None,
+                labels: None,
             },
         )
         .await
@@ -142,6 +144,7 @@ async fn listing_pages_and_filters_by_expiry(backend: Backend) {
             None,
             None,
             None,
+            None,
             NonZeroU32::new(2),
             Some(1),
             None,
@@ -154,7 +157,7 @@ async fn listing_pages_and_filters_by_expiry(backend: Backend) {
     assert_eq!(page.tasks, tasks[1..3]);
 
     let all = client
-        .list_tasks(None, None, None, None, None, None, None, None, None)
+        .list_tasks(None, None, None, None, None, None, None, None, None, None)
         .await
         .expect("all");
     assert_eq!((all.total, all.limit, all.offset), (None, 100, 0));
@@ -174,6 +177,7 @@ async fn listing_pages_and_filters_by_expiry(backend: Backend) {
             None,
             None,
             None,
+            None,
         )
         .await
         .expect("a window");
@@ -181,7 +185,18 @@ async fn listing_pages_and_filters_by_expiry(backend: Backend) {
     assert_eq!(window.tasks, tasks[1..3]);
 
     let only_before = client
-        .list_tasks(None, None, None, Some(&after), None, None, None, None, None)
+        .list_tasks(
+            None,
+            None,
+            None,
+            Some(&after),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
         .await
         .expect("before");
     assert_eq!(only_before.tasks, tasks[..1]);
@@ -191,6 +206,7 @@ async fn listing_pages_and_filters_by_expiry(backend: Backend) {
             Some(true),
             None,
             Some(&after),
+            None,
             None,
             NonZeroU32::new(1),
             Some(3),
@@ -256,6 +272,7 @@ async fn patching_leaves_absent_fields_and_clears_nulls(backend: Backend) {
             description: Some("keep me".parse().unwrap()),
             expiry_dt: Some(expiry),
             priority: None,
+            labels: None,
         },
     )
     .await;
@@ -369,6 +386,7 @@ async fn bulk_replace_updates_every_task(backend: Backend) {
                     description: Some("now described".parse().unwrap()),
                     expiry_dt: Some(expiry),
                     priority: None,
+                    labels: None,
                 },
                 TaskReplacement {
                     id: id(&second),
@@ -376,6 +394,7 @@ async fn bulk_replace_updates_every_task(backend: Backend) {
                     description: None,
                     expiry_dt: None,
                     priority: None,
+                    labels: None,
                 },
             ],
         })
@@ -397,7 +416,7 @@ async fn bulk_replace_updates_every_task(backend: Backend) {
     );
 
     let all = client
-        .list_tasks(None, None, None, None, None, None, None, None, None)
+        .list_tasks(None, None, None, None, None, None, None, None, None, None)
         .await
         .expect("listed")
         .into_inner()
@@ -458,7 +477,18 @@ async fn deleting_all_tasks_counts_them(backend: Backend) {
         .expect("deleted all");
     assert_eq!(result.deleted, 3);
     let page = client
-        .list_tasks(Some(true), None, None, None, None, None, None, None, None)
+        .list_tasks(
+            Some(true),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
         .await
         .expect("listed");
     assert_eq!(page.total, Some(0));
@@ -570,6 +600,7 @@ async fn a_field_error_names_the_field(backend: Backend) {
         description: None,
         expiry_dt: None,
         priority: None,
+        labels: None,
     };
     let (status, problem) = client
         .replace_tasks(&TaskReplacements {
