@@ -106,6 +106,7 @@ mod tests {
             status: TaskStatus::Open,
             completed_dt: None,
             priority: None,
+            labels: crate::domain::Labels::default(),
         }
     }
 

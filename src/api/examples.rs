@@ -11,6 +11,7 @@ use super::task_types::{
     TaskReplacement, TaskReplacements, TaskStatusBody, TaskUpdate,
 };
 use super::time::ApiTime;
+use super::values::LabelList;
 use crate::domain::{Priority, TaskId, Timestamp};
 use crate::edge::json_string::JsonString;
 use crate::edge::problem::{FieldError, Problem, ProblemKind};
@@ -39,6 +40,7 @@ impl Example for TaskBody {
             status: TaskStatusBody::Open,
             completed_dt: None,
             priority: Priority::parse(3).ok(),
+            labels: vec!["home".to_owned(), "Bills".to_owned()],
         }
     }
 }
@@ -50,6 +52,7 @@ impl Example for TaskInput {
             description: Some(JsonString::new("Transfer to the landlord")),
             expiry_dt: Some(time(EXPIRY)),
             priority: Priority::parse(3).ok(),
+            labels: Some(LabelList(vec!["home".to_owned(), "Bills".to_owned()])),
         }
     }
 }
@@ -64,6 +67,7 @@ impl Example for TaskUpdate {
             description: MaybeUndefined::Undefined,
             expiry_dt: MaybeUndefined::Value(time(EXPIRY)),
             priority: MaybeUndefined::Undefined,
+            labels: MaybeUndefined::Undefined,
         }
     }
 }
@@ -76,6 +80,7 @@ impl Example for TaskReplacement {
             description: MaybeUndefined::Undefined,
             expiry_dt: MaybeUndefined::Value(time(EXPIRY)),
             priority: MaybeUndefined::Undefined,
+            labels: MaybeUndefined::Undefined,
         }
     }
 }
@@ -87,6 +92,7 @@ impl Example for TaskPatchInput {
             description: MaybeUndefined::Undefined,
             expiry_dt: MaybeUndefined::Value(time(EXPIRY)),
             priority: MaybeUndefined::Undefined,
+            labels: MaybeUndefined::Undefined,
         }
     }
 }

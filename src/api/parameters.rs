@@ -49,4 +49,8 @@ const EXPECTED: &[(&str, &str)] = &[
         "q",
         "must be 1 to 200 characters holding at least one word of 3 or more letters or digits",
     ),
+    (
+        "label",
+        "must be 1 to 64 characters without control characters, given at most 20 times",
+    ),
 ];

@@ -6,7 +6,7 @@ use poem_openapi::Enum;
 
 use super::paging::{self, Listing};
 use crate::domain::{
-    Priority, SortDirection, TaskFilter, TaskOrder, TaskPosition, TaskSort, Timestamp,
+    Label, Priority, SortDirection, TaskFilter, TaskOrder, TaskPosition, TaskSort, Timestamp,
 };
 
 /// What a task listing is ordered by.
@@ -59,8 +59,9 @@ impl From<SortOrderParam> for SortDirection {
 
 /// The digest a cursor is bound to. A listing by id ascending without a
 /// status, priority or text filter keeps the digest (and so the cursors)
-/// it always had, and one without the priority and text filters the
-/// digest it had before they came.
+/// it always had, one without the priority and text filters the digest it
+/// had before they came, and one without labels the one it had before
+/// there were labels.
 pub fn filter_key(filter: &TaskFilter, order: TaskOrder) -> String {
     let mut parts = vec![
         filter.expires_after.map(|t| t.to_string()),
@@ -86,6 +87,17 @@ pub fn filter_key(filter: &TaskFilter, order: TaskOrder) -> String {
             words.sort();
             words.join(" ")
         }));
+    }
+    if !filter.labels.is_empty() {
+        // The keys, sorted: the same set in another order or case is the
+        // same listing. As JSON, so that no key can run into the next.
+        let mut keys: Vec<&str> = filter.labels.iter().map(Label::key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        parts.push(Some(format!(
+            "labels:{}",
+            serde_json::to_string(&keys).unwrap_or_default()
+        )));
     }
     paging::filter_key(&parts)
 }

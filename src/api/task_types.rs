@@ -5,9 +5,10 @@ use poem_openapi::{Enum, Object};
 
 use super::text::{DescriptionText, TitleText};
 use super::time::ApiTime;
+use super::values::LabelList;
 use crate::domain::{
-    Description, Priority, Task, TaskDraft, TaskId, TaskIds, TaskPatch, TaskStatus, Title,
-    TitleEdit,
+    Description, Label, Labels, Priority, Task, TaskDraft, TaskId, TaskIds, TaskPatch, TaskStatus,
+    Title, TitleEdit,
 };
 use crate::edge::json_body::RequestBody;
 use crate::edge::problem::FieldError;
@@ -49,6 +50,9 @@ pub struct TaskBody {
     /// How urgent the task is, 1 (low) to 5 (urgent); `null` when not set.
     #[oai(nullable)]
     pub priority: Option<Priority>,
+    /// The task's labels, in the order and case first written; `[]` when
+    /// it has none.
+    pub labels: Vec<String>,
 }
 
 /// Whether a task is still to be done: `open` until it is completed
@@ -93,6 +97,7 @@ impl From<Task> for TaskBody {
             status: task.status.into(),
             completed_dt: task.completed_dt.map(ApiTime::from),
             priority: task.priority,
+            labels: task.labels.iter().map(|l| l.as_str().to_owned()).collect(),
         }
     }
 }
@@ -114,6 +119,12 @@ pub struct TaskInput {
     /// it has none.
     #[oai(nullable)]
     pub priority: Option<Priority>,
+    /// At most 20 labels, each 1 to 64 characters once white space around
+    /// it is removed, without control characters. Compared without regard
+    /// to case: a later repeat of a label is dropped; kept in the order and
+    /// case first written. Left out or `null`, the task has none.
+    #[oai(nullable)]
+    pub labels: Option<LabelList>,
 }
 
 impl RequestBody for TaskInput {
@@ -125,11 +136,16 @@ impl RequestBody for TaskInput {
             Description::parse(d.0)
         });
         let expiry_dt = optional(fields, "expiry_dt", self.expiry_dt, ApiTime::to_timestamp);
+        let labels = match self.labels {
+            Some(sent) => labels(fields, sent),
+            None => Some(Labels::default()),
+        };
         Some(TaskDraft {
             title: title?,
             description: description?,
             expiry_dt: expiry_dt?,
             priority: self.priority,
+            labels: labels?,
         })
     }
 }
@@ -156,6 +172,12 @@ pub struct TaskUpdate {
     /// 1 (low) to 5 (urgent); `null` clears it, left out it stays.
     #[oai(nullable)]
     pub priority: MaybeUndefined<Priority>,
+    /// At most 20 labels, each 1 to 64 characters once white space around
+    /// it is removed, without control characters; a later repeat of a
+    /// label (in any case) is dropped. A list replaces the task's labels,
+    /// `[]` or `null` clears them, left out they stay.
+    #[oai(nullable)]
+    pub labels: MaybeUndefined<LabelList>,
 }
 
 impl RequestBody for TaskUpdate {
@@ -167,8 +189,9 @@ impl RequestBody for TaskUpdate {
             description,
             expiry_dt,
             priority,
+            labels,
         } = self;
-        patch(fields, title, description, expiry_dt, priority)
+        patch(fields, title, description, expiry_dt, priority, labels)
     }
 }
 
@@ -196,6 +219,12 @@ pub struct TaskReplacement {
     /// 1 (low) to 5 (urgent); `null` clears it, left out it stays.
     #[oai(nullable)]
     pub priority: MaybeUndefined<Priority>,
+    /// At most 20 labels, each 1 to 64 characters once white space around
+    /// it is removed, without control characters; a later repeat of a
+    /// label (in any case) is dropped. A list replaces the task's labels,
+    /// `[]` or `null` clears them, left out they stay.
+    #[oai(nullable)]
+    pub labels: MaybeUndefined<LabelList>,
 }
 
 /// A JSON merge patch of a task: an absent field stays as it is, `null`
@@ -215,6 +244,12 @@ pub struct TaskPatchInput {
     /// 1 (low) to 5 (urgent); `null` clears it, left out it stays.
     #[oai(nullable)]
     pub priority: MaybeUndefined<Priority>,
+    /// At most 20 labels, each 1 to 64 characters once white space around
+    /// it is removed, without control characters; a later repeat of a
+    /// label (in any case) is dropped. A list replaces the task's labels,
+    /// `[]` or `null` clears them, left out they stay.
+    #[oai(nullable)]
+    pub labels: MaybeUndefined<LabelList>,
 }
 
 impl RequestBody for TaskPatchInput {
@@ -227,8 +262,16 @@ impl RequestBody for TaskPatchInput {
             description,
             expiry_dt,
             priority,
+            labels,
         } = self;
-        patch(fields, title.take(), description, expiry_dt, priority)
+        patch(
+            fields,
+            title.take(),
+            description,
+            expiry_dt,
+            priority,
+            labels,
+        )
     }
 }
 
@@ -264,6 +307,7 @@ impl RequestBody for TaskReplacements {
                     item.description,
                     item.expiry_dt,
                     item.priority,
+                    item.labels,
                 );
                 Some((id?, patch?))
             });
@@ -327,11 +371,18 @@ fn patch(
     description: MaybeUndefined<DescriptionText>,
     expiry_dt: MaybeUndefined<ApiTime>,
     priority: MaybeUndefined<Priority>,
+    sent_labels: MaybeUndefined<LabelList>,
 ) -> Option<TaskPatch> {
     let description = changed(fields, "description", description, |d| {
         Description::parse(d.0)
     });
     let expiry_dt = changed(fields, "expiry_dt", expiry_dt, ApiTime::to_timestamp);
+    // `null` and `[]` both clear the labels.
+    let labels = match sent_labels {
+        MaybeUndefined::Undefined => Some(None),
+        MaybeUndefined::Null => Some(Some(Labels::default())),
+        MaybeUndefined::Value(sent) => labels(fields, sent).map(Some),
+    };
     let title = title.map(|text| TitleEdit::parse(text.0));
     // A title that breaks the rules may be the stored one sent back, which
     // only the store can tell; but when the request is refused anyway, it
@@ -346,7 +397,25 @@ fn patch(
         description: description?,
         expiry_dt: expiry_dt?,
         priority: priority.map(Some).take(),
+        labels: labels?,
     })
+}
+
+/// Labels as sent: each label's mistake named by its index (`labels[3]`),
+/// then the set's.
+fn labels(fields: &mut Fields, sent: LabelList) -> Option<Labels> {
+    let mut read = Vec::with_capacity(sent.0.len());
+    let mut valid = true;
+    for (index, raw) in sent.0.iter().enumerate() {
+        match fields.check(&format!("labels[{index}]"), Label::parse(raw)) {
+            Some(label) => read.push(label),
+            None => valid = false,
+        }
+    }
+    if !valid {
+        return None;
+    }
+    fields.check("labels", Labels::parse(read))
 }
 
 /// The tasks a bulk complete or reopen names.
@@ -493,6 +562,38 @@ mod tests {
             named(&errors),
             vec![("tasks", "must hold at most 1000 items")]
         );
+    }
+
+    #[test]
+    fn labels_are_read_as_a_set_and_each_mistake_is_named_by_its_index() {
+        let draft = TaskInput::parse(json!({"title": "t", "labels": ["A", " b ", "a"]})).unwrap();
+        let read: Vec<&str> = draft.labels.iter().map(Label::as_str).collect();
+        assert_eq!(read, ["A", "b"]);
+        let errors = TaskReplacements::parse(json!({"tasks": [
+            {"id": 1, "labels": ["ok"]},
+            {"id": 2, "labels": ["", "x".repeat(65), "fine"], "description": 5},
+        ]}))
+        .unwrap_err();
+        assert_eq!(
+            named(&errors),
+            vec![
+                ("tasks[1].description", "must be a string"),
+                (
+                    "tasks[1].labels[0]",
+                    "must not be empty or only white space"
+                ),
+                ("tasks[1].labels[1]", "must be at most 64 characters"),
+            ]
+        );
+        for (body, labels) in [
+            (json!({}), None),
+            (json!({"labels": null}), Some(0)),
+            (json!({"labels": []}), Some(0)),
+            (json!({"labels": ["x", "X"]}), Some(1)),
+        ] {
+            let patch = TaskPatchInput::parse(body.clone()).unwrap();
+            assert_eq!(patch.labels.map(|set| set.iter().count()), labels, "{body}");
+        }
     }
 
     #[test]

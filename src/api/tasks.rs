@@ -21,9 +21,10 @@ use super::task_types::{
     TaskPatchInput, TaskReplacements, TaskStatusBody, TaskUpdate,
 };
 use super::time::ApiTime;
+use super::values::LabelParam;
 use super::{ApiState, ApiTags};
 use crate::domain::{
-    Created, IdempotencyKey, Priority, PriorityRange, Task, TaskFilter, TaskId, TaskOrder,
+    Created, IdempotencyKey, Label, Priority, PriorityRange, Task, TaskFilter, TaskId, TaskOrder,
     TaskPatch, TaskStatus, TextQuery, Timestamp,
 };
 use crate::edge::headers::RawHeader;
@@ -135,6 +136,20 @@ fn time_param<Op: super::operations::Operation>(
         .map(ApiTime::to_timestamp)
         .transpose()
         .map_err(|err| ApiError::invalid_field(name, &err))
+}
+
+/// The labels a listing asks for, each once (by key).
+fn label_params(sent: Vec<LabelParam>) -> Result<Vec<Label>, ApiError<ListTasks>> {
+    let parsed = sent
+        .iter()
+        .map(|raw| Label::parse(&raw.0))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| ApiError::invalid_field("label", &err))?;
+    let mut seen = std::collections::HashSet::new();
+    Ok(parsed
+        .into_iter()
+        .filter(|label| seen.insert(label.key().to_owned()))
+        .collect())
 }
 
 /// Every id of every `ids` parameter, comma-separated or repeated.
@@ -268,6 +283,11 @@ impl TasksApi {
         /// a `q` left with no word is refused. The listing keeps its order.
         #[oai(validator(max_length = 200))]
         q: Query<Option<String>>,
+        /// Only tasks with this label, compared without regard to case;
+        /// repeat it (`label=work&label=home`, up to 20) for tasks with
+        /// every one of them.
+        #[oai(default, validator(max_items = 20))]
+        label: Query<Vec<LabelParam>>,
     ) -> Result<TaskPageResponse, ApiError<ListTasks>> {
         let priority = PriorityRange::new(priority_min.0, priority_max.0).map_err(|err| {
             ApiError::invalid(vec![
@@ -286,6 +306,7 @@ impl TasksApi {
             status: status.0.map(TaskStatus::from),
             priority,
             search,
+            labels: label_params(label.0)?,
         };
         let order = TaskOrder {
             sort: sort.0.unwrap_or_default().into(),

@@ -13,10 +13,13 @@ use super::{TaskStatus, Timestamp};
 /// `format` in the header.
 pub const ARCHIVE_FORMAT: &str = "taskman-archive";
 /// Bumped when a record changes in a way an older import cannot read.
-/// Version 2 added `status`, `completed_dt` and `priority` to tasks.
-pub const ARCHIVE_VERSION: u32 = 2;
+/// Version 2 added `status`, `completed_dt` and `priority` to tasks;
+/// version 3 added `labels` (an older import, which refuses fields it does
+/// not know, then refuses the header rather than a task part-way).
+pub const ARCHIVE_VERSION: u32 = 3;
 /// The oldest version an import still reads: a task of a version 1
-/// archive has neither field, and is imported open.
+/// archive has none of those fields, and is imported open, without a
+/// priority or labels.
 pub const OLDEST_ARCHIVE_VERSION: u32 = 1;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +64,9 @@ pub struct ArchivedTask {
     /// As stored; left out (a version 1 archive): none.
     #[serde(default)]
     pub priority: Option<i64>,
+    /// As stored (read leniently); left out (versions 1 and 2): none.
+    #[serde(default)]
+    pub labels: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,6 +155,7 @@ mod tests {
             status: TaskStatus::Done,
             completed_dt: Timestamp::from_micros(1_700_000_000_000_001),
             priority: Some(4),
+            labels: vec!["Home".to_owned(), "ärger".to_owned()],
         })
     }
 
@@ -158,7 +165,7 @@ mod tests {
         assert!(!line.contains('\n'));
         assert_eq!(
             line,
-            r#"{"type":"task","id":7,"title":"Pay \"rent\" ✓","description":null,"expiry_dt":"2027-01-15T08:00:00.123456Z","create_dt":"2023-11-14T22:13:20Z","update_dt":"2023-11-14T22:13:20.000001Z","status":"done","completed_dt":"2023-11-14T22:13:20.000001Z","priority":4}"#
+            r#"{"type":"task","id":7,"title":"Pay \"rent\" ✓","description":null,"expiry_dt":"2027-01-15T08:00:00.123456Z","create_dt":"2023-11-14T22:13:20Z","update_dt":"2023-11-14T22:13:20.000001Z","status":"done","completed_dt":"2023-11-14T22:13:20.000001Z","priority":4,"labels":["Home","ärger"]}"#
         );
         assert_eq!(
             serde_json::from_str::<ArchiveRecord>(&line).unwrap(),
@@ -175,6 +182,7 @@ mod tests {
         assert_eq!(task.status, TaskStatus::Open);
         assert_eq!(task.completed_dt, None);
         assert_eq!(task.priority, None);
+        assert!(task.labels.is_empty());
     }
 
     #[test]

@@ -85,6 +85,14 @@ fn fingerprint(draft: &TaskDraft) -> String {
     if let Some(priority) = draft.priority {
         field(&priority.get().to_be_bytes());
     }
+    // Likewise for labels: a create without any keeps its fingerprint. The
+    // tag (six bytes) cannot be read as a priority (eight).
+    if !draft.labels.is_empty() {
+        field(b"labels");
+        for label in draft.labels.iter() {
+            field(label.as_str().as_bytes());
+        }
+    }
     hex::encode(hash.finalize())
 }
 
@@ -99,6 +107,7 @@ mod tests {
             description: description.map(|d| Description::parse(d.into()).unwrap()),
             expiry_dt: expiry.map(|m| Timestamp::from_micros(m).unwrap()),
             priority: None,
+            labels: crate::domain::Labels::default(),
         }
     }
 
@@ -143,6 +152,20 @@ mod tests {
             a.fingerprint,
             IdempotentCreate::new(key(), &urgent, until).fingerprint
         );
+        let labelled = |raw: &[&str]| {
+            let labels = raw
+                .iter()
+                .map(|raw| crate::domain::Label::parse(raw).unwrap());
+            let draft = TaskDraft {
+                labels: crate::domain::Labels::parse(labels).unwrap(),
+                ..draft("Pay", None, Some(5))
+            };
+            IdempotentCreate::new(key(), &draft, until).fingerprint
+        };
+        assert_ne!(a.fingerprint, labelled(&["home"]));
+        assert_ne!(labelled(&["home", "work"]), labelled(&["work", "home"]));
+        assert_ne!(labelled(&["home"]), labelled(&["Home"]));
+        assert_eq!(labelled(&["home", " HOME "]), labelled(&["home"]));
     }
 
     /// A key recorded before there were priorities still matches its retry:

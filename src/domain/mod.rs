@@ -3,6 +3,7 @@
 mod archive;
 mod clock;
 mod idempotency;
+mod label;
 mod notification;
 mod page;
 mod precondition;
@@ -17,6 +18,7 @@ pub use archive::{
 };
 pub use clock::{Clock, SystemClock};
 pub use idempotency::{Created, IdempotencyKey, IdempotentCreate, MAX_IDEMPOTENCY_KEY_CHARS};
+pub use label::{Label, Labels, MAX_LABEL_CHARS, MAX_LABELS};
 pub use notification::{
     Claim, Delivery, DeliveryState, Notification, NotificationKind, PendingExpiry,
 };

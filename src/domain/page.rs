@@ -1,6 +1,6 @@
 //! Listings: which rows, where a page starts, and what a page holds.
 
-use super::{Priority, PriorityRange, Task, TaskId, TaskStatus, TextQuery, Timestamp};
+use super::{Label, Priority, PriorityRange, Task, TaskId, TaskStatus, TextQuery, Timestamp};
 
 /// Which tasks a listing shows.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -15,6 +15,8 @@ pub struct TaskFilter {
     pub priority: Option<PriorityRange>,
     /// Only tasks whose title or description holds every word of this.
     pub search: Option<TextQuery>,
+    /// Only tasks with every one of these labels (each at most once).
+    pub labels: Vec<Label>,
 }
 
 /// What a task listing is ordered by. Ties are broken by id, in the same

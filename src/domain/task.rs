@@ -1,6 +1,7 @@
+use super::label::{MAX_LABEL_CHARS, MAX_LABELS};
 use super::priority::{MAX_PRIORITY, MIN_PRIORITY};
 use super::search::{MAX_QUERY_CHARS, MAX_WORD_CHARS, MIN_WORD_CHARS};
-use super::{Priority, Timestamp};
+use super::{Labels, Priority, Timestamp};
 
 pub const MAX_TITLE_CHARS: usize = 255;
 /// MySQL's `TEXT` limit, in bytes.
@@ -40,6 +41,14 @@ pub enum ValidationError {
          that is not a stopword such as `the` (shorter words and stopwords are not searched for)"
     )]
     QueryWithoutWords,
+    #[error("must not be empty or only white space")]
+    LabelEmpty,
+    #[error("must not contain control characters")]
+    LabelControlCharacter,
+    #[error("must be at most {MAX_LABEL_CHARS} characters")]
+    LabelTooLong,
+    #[error("must hold at most {MAX_LABELS} distinct labels (compared without regard to case)")]
+    TooManyLabels,
 }
 
 /// A task's identity, as assigned by the database.
@@ -187,6 +196,7 @@ pub struct Task {
     /// a row another tool marked done without a time).
     pub completed_dt: Option<Timestamp>,
     pub priority: Option<Priority>,
+    pub labels: Labels,
 }
 
 impl Task {
@@ -260,6 +270,7 @@ pub struct TaskDraft {
     pub description: Option<Description>,
     pub expiry_dt: Option<Timestamp>,
     pub priority: Option<Priority>,
+    pub labels: Labels,
 }
 
 /// A title a client sent to change a task. Text that breaks the input
@@ -302,6 +313,8 @@ pub struct TaskPatch {
     pub description: Option<Option<Description>>,
     pub expiry_dt: Option<Option<Timestamp>>,
     pub priority: Option<Option<Priority>>,
+    /// `Some` replaces the labels (an empty set clears them).
+    pub labels: Option<Labels>,
 }
 
 impl TaskPatch {
@@ -320,6 +333,10 @@ impl TaskPatch {
                 .unwrap_or_else(|| current.description.clone()),
             expiry_dt: self.expiry_dt.unwrap_or(current.expiry_dt),
             priority: self.priority.unwrap_or(current.priority),
+            labels: self
+                .labels
+                .clone()
+                .unwrap_or_else(|| current.labels.clone()),
         })
     }
 }
@@ -404,12 +421,14 @@ mod tests {
             status: TaskStatus::Open,
             completed_dt: None,
             priority: Priority::parse(2).ok(),
+            labels: Labels::default(),
         };
         let patch = TaskPatch {
             title: Some(TitleEdit::parse("new".into())),
             description: None,
             expiry_dt: Some(None),
             priority: None,
+            labels: None,
         };
         let draft = patch.apply_to(&task).unwrap();
         assert_eq!(draft.title.as_str(), "new");
@@ -435,6 +454,7 @@ mod tests {
             status: TaskStatus::Open,
             completed_dt: None,
             priority: None,
+            labels: Labels::default(),
         }
     }
 
@@ -520,6 +540,7 @@ mod tests {
             status: TaskStatus::Open,
             completed_dt: None,
             priority: Priority::parse(2).ok(),
+            labels: Labels::default(),
         };
         let unchanged = TaskPatch {
             title: Some(TitleEdit::parse(String::new())),

@@ -21,8 +21,8 @@ use super::sqlite::SqliteDialect;
 use super::{Backend, StoreOptions};
 use crate::domain::{
     ARCHIVE_FORMAT, ARCHIVE_VERSION, ArchiveEnd, ArchiveHeader, ArchiveRecord,
-    ArchivedNotification, ArchivedTask, DeliveryState, OLDEST_ARCHIVE_VERSION, Priority, Task,
-    Timestamp,
+    ArchivedNotification, ArchivedTask, DeliveryState, Labels, OLDEST_ARCHIVE_VERSION, Priority,
+    Task, Timestamp,
 };
 
 type Conn<D> = <<D as Dialect>::Db as Database>::Connection;
@@ -249,6 +249,7 @@ fn archived_task(task: Task) -> ArchivedTask {
         status: task.status,
         completed_dt: task.completed_dt,
         priority: task.priority.map(Priority::get),
+        labels: task.labels.iter().map(|l| l.as_str().to_owned()).collect(),
     }
 }
 
@@ -400,7 +401,7 @@ where
     }
     let mut insert = QueryBuilder::<D::Db>::new(
         "INSERT INTO task (id, title, description, expiry_dt, create_dt, update_dt, status, \
-         completed_dt, priority) ",
+         completed_dt, priority, labels, label_keys) ",
     );
     insert.push_values(tasks, |mut row, task| {
         // A time the source could not read is stamped with the import's.
@@ -413,6 +414,10 @@ where
             .push_bind(task.status.as_str().to_owned())
             .push_bind(task.completed_dt.map(D::Time::encode))
             .push_bind(task.priority);
+        // Keys as taskman makes them, for the trigger that indexes them.
+        let labels = Labels::from_stored_texts(task.labels.iter().map(String::as_str));
+        row.push_bind(labels.to_json())
+            .push_bind(labels.keys_json());
     });
     insert.build().execute(&mut *conn).await.with_context(|| {
         format!(

@@ -95,6 +95,8 @@ where
         .bind(draft.description.as_ref().map(|d| d.as_str().to_owned()))
         .bind(draft.expiry_dt.map(D::Time::encode))
         .bind(draft.priority.map(Priority::get))
+        .bind(draft.labels.to_json())
+        .bind(draft.labels.keys_json())
         .bind(D::Time::encode(now))
         .bind(D::Time::encode(now))
         .bind(token.bytes())
@@ -111,6 +113,7 @@ where
         status: TaskStatus::Open,
         completed_dt: None,
         priority: draft.priority,
+        labels: draft.labels.clone(),
     })
 }
 
@@ -167,6 +170,7 @@ where
         .bind(task.expiry_dt.map(D::Time::encode))
         .bind(task.create_dt.map(D::Time::encode))
         .bind(task.priority.map(Priority::get))
+        .bind(task.labels.to_json())
         .bind(key)
         .execute(&mut *conn)
         .await?;

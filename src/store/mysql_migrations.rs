@@ -27,6 +27,8 @@ enum Change {
     TimeDefault(&'static str, &'static str, bool),
     /// The row the health check rewrites.
     ProbeRow,
+    /// A trigger on a table.
+    Trigger(&'static str, &'static str),
 }
 
 /// Every migration in `migrations/mysql`, by version; a test checks that
@@ -130,6 +132,18 @@ const CHANGES: &[(i64, &[Change])] = &[
         ],
     ),
     (10, &[Change::Index("task", "task_priority_id")]),
+    (
+        11,
+        &[
+            Change::Table("task", &["labels", "label_keys"]),
+            Change::Table("idempotency_key", &["labels"]),
+            Change::Table("task_label", &["label_key", "task_id"]),
+            Change::Index("task_label", "task_label_task"),
+            Change::Trigger("task", "task_label_after_insert"),
+            Change::Trigger("task", "task_label_after_update"),
+            Change::Trigger("task", "task_label_after_delete"),
+        ],
+    ),
     (
         12,
         &[
@@ -296,6 +310,18 @@ async fn check(conn: &mut MySqlConnection, change: Change) -> anyhow::Result<(bo
                     .await?
             };
             present_or(found > 0, "the write_probe row (id 1)".to_owned())
+        }
+        Change::Trigger(table, trigger) => {
+            let found = sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM information_schema.triggers \
+                 WHERE trigger_schema = DATABASE() AND event_object_table = ? \
+                 AND trigger_name = ?",
+            )
+            .bind(table)
+            .bind(trigger)
+            .fetch_one(&mut *conn)
+            .await?;
+            present_or(found > 0, format!("trigger {trigger} on {table}"))
         }
     })
 }

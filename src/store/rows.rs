@@ -10,8 +10,8 @@
 use sqlx::{Database, Decode, Type, ValueRef};
 
 use crate::domain::{
-    Delivery, DeliveryState, Description, Notification, NotificationKind, PendingExpiry, Priority,
-    Task, TaskId, TaskStatus, Timestamp, Title,
+    Delivery, DeliveryState, Description, Labels, Notification, NotificationKind, PendingExpiry,
+    Priority, Task, TaskId, TaskStatus, Timestamp, Title,
 };
 
 /// How a backend stores a [`Timestamp`].
@@ -170,6 +170,19 @@ impl RowReader {
         status
     }
 
+    /// A task's labels, read leniently ([`Labels::from_stored`]): `NULL`
+    /// is none, and so is anything but a JSON array (logged).
+    fn labels(&self, stored: Stored<String>) -> Labels {
+        let Some(stored) = self.value("labels", stored) else {
+            return Labels::default();
+        };
+        let labels = Labels::from_stored(&stored);
+        if labels.is_empty() && !matches!(stored.trim(), "" | "[]") {
+            self.unreadable("labels", "no label is a string of a JSON array");
+        }
+        labels
+    }
+
     fn unreadable(&self, column: &str, why: &str) {
         if !UNREADABLE_LOGGED.first_time(self.table, self.id, column) {
             return;
@@ -195,6 +208,7 @@ pub struct TaskRow<T> {
     status: Stored<String>,
     completed_dt: Stored<T>,
     priority: Stored<i64>,
+    labels: Stored<String>,
 }
 
 impl<T: DbTime> From<TaskRow<T>> for Task {
@@ -217,6 +231,7 @@ impl<T: DbTime> From<TaskRow<T>> for Task {
             priority: read
                 .value("priority", row.priority)
                 .map(Priority::from_stored),
+            labels: read.labels(row.labels),
         }
     }
 }
@@ -334,6 +349,7 @@ pub struct IdempotencyRow<T> {
     pub expiry_dt: Stored<T>,
     pub create_dt: Stored<T>,
     pub priority: Stored<i64>,
+    pub labels: Stored<String>,
 }
 
 impl<T: DbTime> IdempotencyRow<T> {
@@ -368,6 +384,7 @@ impl<T: DbTime> IdempotencyRow<T> {
             priority: read
                 .value("priority", self.priority)
                 .map(Priority::from_stored),
+            labels: read.labels(self.labels),
         })
     }
 }

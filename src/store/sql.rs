@@ -5,7 +5,8 @@
 /// one list, so that a new column is added in one place.
 macro_rules! task_columns {
     () => {
-        "id, title, description, expiry_dt, create_dt, update_dt, status, completed_dt, priority"
+        "id, title, description, expiry_dt, create_dt, update_dt, status, completed_dt, priority, \
+         labels"
     };
 }
 pub(crate) use task_columns;
@@ -26,10 +27,12 @@ pub const COUNT_TASKS: &str = "SELECT COUNT(*) FROM task";
 /// step down the update_dt index.
 pub const NEWEST_VERSION: &str =
     "SELECT update_dt FROM task WHERE update_dt < ? ORDER BY update_dt DESC LIMIT 1";
-/// With the create's token (see [`super::create::CreateToken`]).
+/// With the create's token (see [`super::create::CreateToken`]). The
+/// labels' keys go in the same statement, so that the trigger indexing
+/// them (migration 0011) reads taskman's own lowercase.
 pub const INSERT_TASK: &str = "INSERT INTO task \
-     (title, description, expiry_dt, priority, create_dt, update_dt, create_token) \
-     VALUES (?, ?, ?, ?, ?, ?, ?)";
+     (title, description, expiry_dt, priority, labels, label_keys, create_dt, update_dt, \
+     create_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 pub const SELECT_TASK_BY_TOKEN: &str = concat!(
     "SELECT ",
     task_columns!(),
@@ -37,8 +40,19 @@ pub const SELECT_TASK_BY_TOKEN: &str = concat!(
 );
 /// A `NULL` title leaves the stored one as it is: a change that does not
 /// touch the title keeps a `NULL` (or any title another tool wrote) as stored.
+/// Leaves the labels as stored (another tool's included).
 pub const UPDATE_TASK: &str = "UPDATE task SET title = COALESCE(?, title), description = ?, \
      expiry_dt = ?, priority = ?, update_dt = ? WHERE id = ?";
+/// [`UPDATE_TASK`] with new labels, and their keys in the same statement
+/// (see [`INSERT_TASK`]). The trigger of migration 0011 takes the keys from
+/// `label_keys` only when the statement changed it (else another tool
+/// changed `labels` alone), so a change of case, which keeps the keys,
+/// must still change the column: when it already holds the keys, they are
+/// written with a leading space, the same JSON in other text. Binds: the
+/// labels, the keys, the keys with the space, the keys.
+pub const UPDATE_TASK_LABELLED: &str = "UPDATE task SET title = COALESCE(?, title), \
+     description = ?, expiry_dt = ?, priority = ?, labels = ?, \
+     label_keys = CASE WHEN label_keys = ? THEN ? ELSE ? END, update_dt = ? WHERE id = ?";
 /// Completes or reopens a task, with its next version.
 pub const UPDATE_TASK_STATUS: &str =
     "UPDATE task SET status = ?, completed_dt = ?, update_dt = ? WHERE id = ?";
@@ -46,9 +60,9 @@ pub const DELETE_TASK: &str = "DELETE FROM task WHERE id = ?";
 pub const DELETE_ALL_TASKS: &str = "DELETE FROM task";
 
 pub const SELECT_IDEMPOTENCY_KEY: &str = "SELECT fingerprint, expires_at, task_id, title, \
-     description, expiry_dt, create_dt, priority FROM idempotency_key WHERE idem_key = ?";
+     description, expiry_dt, create_dt, priority, labels FROM idempotency_key WHERE idem_key = ?";
 pub const RECORD_IDEMPOTENT_TASK: &str = "UPDATE idempotency_key SET task_id = ?, title = ?, \
-     description = ?, expiry_dt = ?, create_dt = ?, priority = ? WHERE idem_key = ?";
+     description = ?, expiry_dt = ?, create_dt = ?, priority = ?, labels = ? WHERE idem_key = ?";
 pub const DELETE_IDEMPOTENCY_KEY: &str = "DELETE FROM idempotency_key WHERE idem_key = ?";
 pub const PURGE_IDEMPOTENCY_KEYS: &str = "DELETE FROM idempotency_key WHERE expires_at < ?";
 

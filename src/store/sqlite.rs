@@ -171,6 +171,7 @@ mod tests {
             include_str!("../../migrations/sqlite/0007_task_status.sql"),
             include_str!("../../migrations/sqlite/0008_task_priority.sql"),
             include_str!("../../migrations/sqlite/0009_task_order_indexes.sql"),
+            include_str!("../../migrations/sqlite/0011_task_labels.sql"),
         );
         sqlx::raw_sql(sqlx::AssertSqlSafe(schema))
             .execute(&mut conn)
@@ -200,6 +201,7 @@ mod tests {
                 priority_max: false,
                 search: None,
                 tie_hint: false,
+                labels: 0,
                 as_of: false,
                 count: false,
             }

@@ -148,6 +148,10 @@ pub(super) struct Shape {
     /// `FORCE INDEX` of the order's index for the ties part (see
     /// [`Dialect::HINTS_TIES`]).
     pub tie_hint: bool,
+    /// How many labels a task must have: one
+    /// `id IN (SELECT task_id FROM task_label WHERE label_key = ?)` each, a
+    /// seek of task_label's primary key (migration 0011).
+    pub labels: usize,
     /// `update_dt <= ?`: leaves out what changed since a walk began.
     pub as_of: bool,
     /// `COUNT(*)` of the rows rather than a page of them.
@@ -158,8 +162,8 @@ static STATEMENTS: LazyLock<Mutex<HashMap<Shape, &'static str>>> = LazyLock::new
 
 impl Shape {
     /// The statement's text; binds, in order: the search's expression, the
-    /// range's (key, then id), the window's two bounds, the priority
-    /// bounds, `as_of`; then a page's limit and offset.
+    /// range's (key, then id), the window's two bounds, the labels' keys,
+    /// the priority bounds, `as_of`; then a page's limit and offset.
     pub fn statement(self) -> &'static str {
         let mut made = STATEMENTS
             .lock()
@@ -229,6 +233,10 @@ impl Shape {
             Window::ByIndex => terms.push("expiry_dt >= ? AND expiry_dt < ?".to_owned()),
             Window::ByScan => terms.push("+expiry_dt >= ? AND +expiry_dt < ?".to_owned()),
         }
+        terms.extend(std::iter::repeat_n(
+            "id IN (SELECT task_id FROM task_label WHERE label_key = ?)".to_owned(),
+            self.labels,
+        ));
         // As `TaskStatus::from_stored` reads a status (trailing spaces
         // aside, `done` is done), like the claim; no index: see 0009.
         match self.status {
@@ -279,7 +287,7 @@ enum Bind<T> {
 /// The page, and the position past its last task if another follows.
 pub(super) async fn list_tasks<D: Dialect>(
     conn: &mut Conn<D>,
-    filter: TaskFilter,
+    filter: &TaskFilter,
     order: TaskOrder,
     page: PageRequest<TaskPosition>,
 ) -> OpResult<Page<Task, TaskPosition>>
@@ -324,6 +332,7 @@ where
         // A window leaves the choice of index to the planner (it may be
         // narrower than the ties).
         tie_hint: D::HINTS_TIES && plan == Window::None,
+        labels: filter.labels.len(),
         as_of,
         count: false,
     };
@@ -338,6 +347,12 @@ where
     if let Some((from, until)) = window {
         filter_binds.extend([Bind::Time(from), Bind::Time(until)]);
     }
+    filter_binds.extend(
+        filter
+            .labels
+            .iter()
+            .map(|label| Bind::Text(label.key().to_owned())),
+    );
     filter_binds.extend(
         [priority.min, priority.max]
             .into_iter()
@@ -608,6 +623,7 @@ mod tests {
             priority_max: false,
             search: None,
             tie_hint: false,
+            labels: 0,
             as_of: false,
             count: false,
         }
@@ -619,7 +635,7 @@ mod tests {
         assert_eq!(
             plain.statement(),
             "SELECT id, title, description, expiry_dt, create_dt, update_dt, status, \
-             completed_dt, priority FROM task WHERE id > ? ORDER BY id LIMIT ? OFFSET ?"
+             completed_dt, priority, labels FROM task WHERE id > ? ORDER BY id LIMIT ? OFFSET ?"
         );
         let windowed = Shape {
             window: Window::ByIndex,
@@ -637,6 +653,38 @@ mod tests {
             ..plain
         };
         assert_eq!(counted.statement(), "SELECT COUNT(*) FROM task");
+    }
+
+    #[test]
+    fn each_label_is_one_lookup_term_bound_after_the_window() {
+        let labelled = Shape {
+            window: Window::ByIndex,
+            labels: 2,
+            priority_min: false,
+            priority_max: false,
+            search: None,
+            tie_hint: false,
+            as_of: true,
+            ..shape(TaskSort::ExpiryDt, SortDirection::Asc, Range::Ties)
+        };
+        let lookup = "id IN (SELECT task_id FROM task_label WHERE label_key = ?)";
+        assert!(
+            labelled.statement().contains(&format!(
+                "WHERE expiry_dt = ? AND id > ? AND expiry_dt >= ? AND expiry_dt < ? AND \
+                 {lookup} AND {lookup} AND update_dt <= ? ORDER BY"
+            )),
+            "{}",
+            labelled.statement()
+        );
+        let total = Shape {
+            count: true,
+            labels: 1,
+            ..shape(TaskSort::Id, SortDirection::Asc, Range::Id)
+        };
+        assert_eq!(
+            total.statement(),
+            format!("SELECT COUNT(*) FROM task WHERE {lookup}")
+        );
     }
 
     #[test]
@@ -699,6 +747,7 @@ mod search {
             priority_max: true,
             search: Some(index),
             tie_hint: false,
+            labels: 0,
             as_of: false,
             count,
         }
@@ -741,7 +790,8 @@ mod search {
 }
 
 /// What SQLite plans for each part of a page in every order: one walk of
-/// the order's index (or the primary key) in its order, no sort.
+/// the order's index (or the primary key) in its order, no sort; and for
+/// a label, a seek of task_label's primary key.
 #[cfg(test)]
 mod plans {
     use sqlx::Connection;
@@ -797,6 +847,7 @@ mod plans {
                     priority_max: false,
                     search: Some(TextIndex::Fts5),
                     tie_hint: false,
+                    labels: 0,
                     as_of: false,
                     count: false,
                 };
@@ -853,6 +904,7 @@ mod plans {
                                 priority_max: false,
                                 search: None,
                                 tie_hint: false,
+                                labels: 0,
                                 as_of,
                                 count: false,
                             };
@@ -883,6 +935,63 @@ mod plans {
                                     && plan.contains(index)
                                     && !plan.contains("B-TREE")
                                     && !plan.contains(';'),
+                                "{shape:?}: {plan}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn every_label_is_a_seek_of_the_label_index_in_every_part_of_every_order() {
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&mut conn)
+            .await
+            .unwrap();
+        let sorts = [
+            (TaskSort::Id, &[Range::Id][..]),
+            (
+                TaskSort::ExpiryDt,
+                &[
+                    Range::Keyed,
+                    Range::Ties,
+                    Range::Beyond,
+                    Range::Tail,
+                    Range::TailAfter,
+                ][..],
+            ),
+            (TaskSort::Priority, &[Range::Keyed, Range::Beyond][..]),
+        ];
+        for (sort, ranges) in sorts {
+            for &range in ranges {
+                for direction in [SortDirection::Asc, SortDirection::Desc] {
+                    for labels in [1, 2] {
+                        for count in [false, true] {
+                            let shape = Shape {
+                                sort,
+                                direction,
+                                range,
+                                window: Window::None,
+                                status: Some(TaskStatus::Open),
+                                priority_min: false,
+                                priority_max: false,
+                                search: None,
+                                tie_hint: false,
+                                labels,
+                                as_of: false,
+                                count,
+                            };
+                            let plan = plan(&mut conn, shape.statement()).await;
+                            let seeks = plan
+                                .matches("SEARCH task_label USING PRIMARY KEY (label_key=?)")
+                                .count();
+                            assert!(
+                                seeks == labels && !plan.contains("SCAN task_label"),
                                 "{shape:?}: {plan}"
                             );
                         }
@@ -962,6 +1071,7 @@ mod mysql_plans {
                         priority_max: false,
                         search: None,
                         tie_hint: <crate::store::mysql::MySqlDialect as Dialect>::HINTS_TIES,
+                        labels: 0,
                         as_of: true,
                         count: false,
                     };

@@ -87,9 +87,10 @@ where
         order: TaskOrder,
         page: PageRequest<TaskPosition>,
     ) -> StoreResult<Page<Task, TaskPosition>> {
+        let filter = Arc::new(filter);
         let op: Op<D::Db, Page<Task, TaskPosition>> = Arc::new(move |conn| {
             let filter = filter.clone();
-            Box::pin(async move { task_list::list_tasks::<D>(conn, filter, order, page).await })
+            Box::pin(async move { task_list::list_tasks::<D>(conn, &filter, order, page).await })
         });
         self.read(op).await
     }
@@ -283,11 +284,30 @@ where
 {
     let version = Timestamp::next_version(current.update_dt, now);
     let title = (draft.title != current.title).then(|| draft.title.as_str().to_owned());
-    sqlx::query(sql::UPDATE_TASK)
+    // Labels another tool wrote are read leniently: unless the change
+    // makes them other than they read, they stay exactly as stored.
+    let relabel = draft.labels != current.labels;
+    let statement = if relabel {
+        sql::UPDATE_TASK_LABELLED
+    } else {
+        sql::UPDATE_TASK
+    };
+    let mut query = sqlx::query(statement)
         .bind(title)
         .bind(draft.description.as_ref().map(|d| d.as_str().to_owned()))
         .bind(draft.expiry_dt.map(D::Time::encode))
-        .bind(draft.priority.map(Priority::get))
+        .bind(draft.priority.map(Priority::get));
+    if relabel {
+        // `[]` rather than `NULL` for none: see UPDATE_TASK_LABELLED.
+        let labels = draft.labels.to_json().unwrap_or_else(|| "[]".to_owned());
+        let keys = draft.labels.keys_json().unwrap_or_else(|| "[]".to_owned());
+        query = query
+            .bind(labels)
+            .bind(keys.clone())
+            .bind(format!(" {keys}"))
+            .bind(keys);
+    }
+    query
         .bind(D::Time::encode(version))
         .bind(current.id.get())
         .execute(&mut *conn)
@@ -302,6 +322,7 @@ where
         status: current.status,
         completed_dt: current.completed_dt,
         priority: draft.priority,
+        labels: draft.labels.clone(),
     })
 }
 

@@ -46,7 +46,7 @@ fn taskman(url: &str, args: &[&str], input: &[u8]) -> (bool, Vec<u8>, String) {
     )
 }
 
-async fn export(url: &str) -> Vec<u8> {
+pub(crate) async fn export(url: &str) -> Vec<u8> {
     let url = url.to_owned();
     let (ok, out, err) = tokio::task::spawn_blocking(move || taskman(&url, &["export"], b""))
         .await
@@ -55,7 +55,7 @@ async fn export(url: &str) -> Vec<u8> {
     out
 }
 
-async fn import(url: &str, archive: &[u8], extra: &[&str]) -> (bool, String) {
+pub(crate) async fn import(url: &str, archive: &[u8], extra: &[&str]) -> (bool, String) {
     let (url, archive) = (url.to_owned(), archive.to_vec());
     let args: Vec<String> = ["import"]
         .iter()

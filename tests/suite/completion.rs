@@ -438,6 +438,7 @@ async fn the_store_changes_many_statuses_all_or_nothing(backend: Backend) {
             description: None,
             expiry_dt: expiry,
             priority: None,
+            labels: Default::default(),
         };
         let created = match stores.tasks.create(&draft, now, None).await.unwrap() {
             taskman::domain::Created::New(task) | taskman::domain::Created::Replayed(task) => task,

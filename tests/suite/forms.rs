@@ -84,6 +84,17 @@ fn near_misses(name: &str, schema: &Value, place: &str, spec: &Value) -> Vec<Str
             );
             misses
         }
+        // Strings whose rule the schema cannot state (`label`: 1 to 64
+        // characters once trimmed, no control characters; its description
+        // says so): empty, blank, a control character, one too many.
+        Some("array") if schema["items"]["type"] == "string" => {
+            vec![
+                String::new(),
+                "  ".to_owned(),
+                "a\u{7}".to_owned(),
+                "x".repeat(65),
+            ]
+        }
         Some("string") => {
             let base = valid_example(name)
                 .unwrap_or_else(|| panic!("forms.rs: add a valid example for `{name}`"));

@@ -50,6 +50,7 @@ fn input(title: &str) -> TaskInput {
         description: None,
         expiry_dt: None,
         priority: None,
+        labels: None,
     }
 }
 
@@ -70,7 +71,7 @@ async fn create(client: &Client, body: TaskInput) -> Task {
 async fn ids_listed(client: &Client) -> Vec<i64> {
     let page = client
         .list_tasks(
-            None, None, None, None, None, None, None, None, None, None, None, None,
+            None, None, None, None, None, None, None, None, None, None, None, None, None,
         )
         .await
         .expect("tasks listed");
@@ -98,6 +99,7 @@ async fn a_created_task_answers_201_and_reads_back(backend: Backend) {
                 description: Some("by transfer".parse().unwrap()),
                 expiry_dt: Some(expiry),
                 priority: None,
+                labels: None,
             },
         )
         .await
@@ -144,6 +146,7 @@ async fn listing_pages_and_filters_by_expiry(backend: Backend) {
             None,
             None,
             None,
+            None,
             NonZeroU32::new(2),
             Some(1),
             None,
@@ -160,7 +163,7 @@ async fn listing_pages_and_filters_by_expiry(backend: Backend) {
 
     let all = client
         .list_tasks(
-            None, None, None, None, None, None, None, None, None, None, None, None,
+            None, None, None, None, None, None, None, None, None, None, None, None, None,
         )
         .await
         .expect("all");
@@ -176,6 +179,7 @@ async fn listing_pages_and_filters_by_expiry(backend: Backend) {
             None,
             Some(&after),
             Some(&before),
+            None,
             None,
             None,
             None,
@@ -204,6 +208,7 @@ async fn listing_pages_and_filters_by_expiry(backend: Backend) {
             None,
             None,
             None,
+            None,
         )
         .await
         .expect("before");
@@ -214,6 +219,7 @@ async fn listing_pages_and_filters_by_expiry(backend: Backend) {
             Some(true),
             None,
             Some(&after),
+            None,
             None,
             NonZeroU32::new(1),
             Some(3),
@@ -282,6 +288,7 @@ async fn patching_leaves_absent_fields_and_clears_nulls(backend: Backend) {
             description: Some("keep me".parse().unwrap()),
             expiry_dt: Some(expiry),
             priority: None,
+            labels: None,
         },
     )
     .await;
@@ -395,6 +402,7 @@ async fn bulk_replace_updates_every_task(backend: Backend) {
                     description: Some("now described".parse().unwrap()),
                     expiry_dt: Some(expiry),
                     priority: None,
+                    labels: None,
                 },
                 TaskReplacement {
                     id: id(&second),
@@ -402,6 +410,7 @@ async fn bulk_replace_updates_every_task(backend: Backend) {
                     description: None,
                     expiry_dt: None,
                     priority: None,
+                    labels: None,
                 },
             ],
         })
@@ -424,7 +433,7 @@ async fn bulk_replace_updates_every_task(backend: Backend) {
 
     let all = client
         .list_tasks(
-            None, None, None, None, None, None, None, None, None, None, None, None,
+            None, None, None, None, None, None, None, None, None, None, None, None, None,
         )
         .await
         .expect("listed")
@@ -488,6 +497,7 @@ async fn deleting_all_tasks_counts_them(backend: Backend) {
     let page = client
         .list_tasks(
             Some(true),
+            None,
             None,
             None,
             None,
@@ -611,6 +621,7 @@ async fn a_field_error_names_the_field(backend: Backend) {
         description: None,
         expiry_dt: None,
         priority: None,
+        labels: None,
     };
     let (status, problem) = client
         .replace_tasks(&TaskReplacements {

@@ -22,6 +22,7 @@ mod forms;
 mod galera;
 mod generated_client;
 mod health;
+mod labels;
 mod legacy_rows;
 mod list_order;
 mod nginx;

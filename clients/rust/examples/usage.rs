@@ -40,6 +40,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 description: Some("by transfer".parse()?),
                 expiry_dt: None,
                 priority: None,
+                labels: None,
             },
         )
         .await?

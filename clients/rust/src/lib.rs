@@ -7,7 +7,7 @@
 //! use taskman_client::{Client, ProblemExt, types::TaskInput};
 //!
 //! let client = Client::new("http://127.0.0.1:8080");
-//! let input = TaskInput { title: "Pay rent".into(), description: None, expiry_dt: None, priority: None };
+//! let input = TaskInput { title: "Pay rent".into(), description: None, expiry_dt: None, priority: None, labels: None };
 //! match client.create_task(None, &input).await {
 //!     Ok(created) => println!("created task {}", created.id),
 //!     Err(err) => match err.into_problem().await {
@@ -47,8 +47,9 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 /// A JSON merge patch of a task, the body of [`Client::patch_task`].
 ///
 /// A field that is `None` is left out of the request and stays as it is.
-/// `description`, `expiry_dt` and `priority` are cleared with `Some(None)`,
-/// sent as `null`. `title` cannot be cleared.
+/// `description`, `expiry_dt`, `priority` and `labels` are cleared with
+/// `Some(None)`, sent as `null` (`Some(Some(vec![]))` clears the labels
+/// too). `title` cannot be cleared.
 ///
 /// Written by hand (`build.rs` replaces the generated type with it and fails
 /// the build if the spec's `TaskPatch` changes its fields): the generated
@@ -80,6 +81,13 @@ pub struct TaskPatch {
         deserialize_with = "present"
     )]
     pub priority: Option<Option<i64>>,
+    /// New labels, replacing the task's, or `Some(None)` to clear them.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub labels: Option<Option<Vec<String>>>,
 }
 
 /// A field that is present, possibly as `null`.
