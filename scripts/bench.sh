@@ -118,9 +118,10 @@ list_variants() {
 }
 
 # deep_cursor QUERY LIMIT: prints "TOTAL CURSOR": how many tasks the listing
-# has (count=true) and the cursor of the page three quarters into it, or
-# into its second page when it is shorter (offset walked once, here, not
-# under load). Without a total (count refused), follows cursors 20 pages.
+# has (count=true) and the cursor of the page that starts three quarters
+# into it, or later where that page would not be full, but at the second
+# page at least (the offset before it walked once, here, not under load).
+# Without a total (count refused), follows cursors 20 pages.
 # CURSOR is empty when the listing has a single page; "error STATUS" when
 # the listing is refused.
 deep_cursor() {
@@ -137,9 +138,9 @@ try:
         total = page("limit=1&count=true").get("total")
     except urllib.error.HTTPError:
         pass
-    if total is not None:
-        offset = max(0, min(total * 3 // 4, total - limit - 1))
-        cursor = page(f"limit={limit}&offset={offset}").get("next_cursor")
+    if total is not None and total > limit:
+        start = max(limit, min(total * 3 // 4, total - limit))
+        cursor = page(f"limit={limit}&offset={start - limit}").get("next_cursor")
     else:
         at = page(f"limit={limit}")
         for _ in range(20):
