@@ -13,8 +13,10 @@
 # are gone (SQLite: a copy of the seeded file; MariaDB: deleted), so every
 # run starts from the same table. Reports, per backend and operation, each
 # build's median req/s with its range and spread, p99 and server CPU per
-# request, and the median and range of the round-by-round ratio new ÷ old;
-# writes the tables to target/bench/compare.md.
+# request, the round-by-round ratio new ÷ old of req/s (median and range)
+# and of server CPU per request (which other load on the machine moves
+# less), and says when one build's runs differ by more than 10 %; writes
+# the tables to target/bench/compare.md.
 #
 # Environment: COMPARE_ROUNDS (default 5), COMPARE_DURATION (10, seconds),
 # COMPARE_WARMUP (3), COMPARE_CONNS (16), COMPARE_TASKS (10000),
@@ -111,11 +113,18 @@ run() {
 
 # stats: of numbers on stdin, "median min max".
 stats() { sort -g | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[1], v[NR] }'; }
-# a ratio as a percentage change.
+# a ratio as a percentage change; a list of them on one line.
 pct() { awk '{ printf "%+.1f %%\n", 100 * ($1 - 1) }'; }
+pct_list() { pct | paste -sd';' | sed 's/;/, /g'; }
+# per_round COLUMN KEY: new ÷ old of a result column, round by round.
+per_round() {
+    paste <(col "$1" <<<"${RESULTS[$2 new]}") <(col "$1" <<<"${RESULTS[$2 old]}") |
+        awk '{ printf "%.3f\n", $2 ? $1 / $2 : 0 }'
+}
 # column N of a result list.
 col() { awk -v n="$1" 'NF { print $n }'; }
 
+NOISY=
 UPTIME_BEFORE=$(uptime)
 for backend in $BACKENDS; do
     if [[ $backend == mysql ]]; then mysql_url "$TEST_MYSQL_URL"; fi
@@ -148,6 +157,7 @@ UPTIME_AFTER=$(uptime)
                     read -r cpu _ _ < <(col 3 <<<"$list" | stats)
                     errs=$(col 4 <<<"$list" | awk '{ s += $1 } END { print s }')
                     spread=$(awk -v a="$lo" -v b="$hi" -v m="$med" 'BEGIN { printf "%.1f %%", 100 * (b - a) / m }')
+                    if awk -v s="${spread% %}" 'BEGIN { exit !(s > 10) }'; then NOISY+="$backend $op $which, "; fi
                     printf '| %s | %s | %s | %s | %.0f | %.0f–%.0f | %s | %.2f | %.0f | %s |\n' \
                         "$backend" "$op" "$c" "$which" "$med" "$lo" "$hi" "$spread" "$p99" "$cpu" "$errs"
                 done
@@ -155,22 +165,28 @@ UPTIME_AFTER=$(uptime)
         done
     done
     echo
-    echo "new ÷ old, req/s, paired by round (each round ran both builds back to back):"
+    echo "new ÷ old, paired by round (each round ran both builds back to back): req/s, and server CPU per request, which other load on the machine moves less:"
     echo
-    echo "| backend | operation | c | per round | median | min–max | reading |"
-    echo "|---|---|---|---|---|---|---|"
+    echo "| backend | operation | c | req/s per round | req/s median | req/s min … max | reading | server CPU µs/req per round (+: more) | CPU median |"
+    echo "|---|---|---|---|---|---|---|---|---|"
     for backend in $BACKENDS; do
         for op in $OPS; do
             for c in $CONNS; do
-                ratios=$(paste <(col 1 <<<"${RESULTS[$backend $op $c new]}") <(col 1 <<<"${RESULTS[$backend $op $c old]}") |
-                    awk '{ printf "%.3f\n", $1 / $2 }')
+                ratios=$(per_round 1 "$backend $op $c")
+                cpus=$(per_round 3 "$backend $op $c")
                 read -r med lo hi < <(stats <<<"$ratios")
-                reading=$(awk -v m="$med" -v lo="$lo" 'BEGIN {
+                read -r cpu_med _ _ < <(stats <<<"$cpus")
+                reading=$(awk -v m="$med" -v lo="$lo" -v hi="$hi" 'BEGIN {
                     if (lo >= 0.95) print "within 5 % in every round"
+                    else if (hi < 0.95) print "**more than 5 % slower in every round**"
                     else if (m >= 0.95) print "within 5 % by the median, not in every round"
-                    else print "**more than 5 % slower** by the median" }')
-                echo "| $backend | $op | $c | $(pct <<<"$ratios" | paste -sd';' | sed 's/;/, /g') | $(pct <<<"$med") | $(pct <<<"$lo") … $(pct <<<"$hi") | $reading |"
+                    else print "**more than 5 % slower by the median**, not in every round" }')
+                echo "| $backend | $op | $c | $(pct_list <<<"$ratios") | $(pct <<<"$med") | $(pct <<<"$lo") … $(pct <<<"$hi") | $reading | $(pct_list <<<"$cpus") | $(pct <<<"$cpu_med") |"
             done
         done
     done
+    if [[ -n $NOISY ]]; then
+        echo
+        echo "Runs of one build differ by more than 10 % (${NOISY%, }): the machine was too noisy to read a 5 % difference from req/s alone."
+    fi
 } | tee "$OUT/compare.md"
