@@ -25,7 +25,9 @@ openapi:
 	scripts/openapi.sh
 
 ## HTTP load against the database's own rate and the stack floor (BENCHMARKS.md),
+## the list's filters and orders at 1,000,000 tasks against their p99 targets,
 ## the expiry cache (criterion) and the server's memory with 1,000,000 pending tasks.
+## Two builds' GET and POST side by side: scripts/bench-compare.sh OLD_BIN NEW_BIN.
 bench:
 	scripts/bench.sh
 	cargo bench --bench expiry_cache

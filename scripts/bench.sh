@@ -6,9 +6,14 @@
 #
 # Environment: BENCH_DURATION (default 10, seconds), BENCH_WARMUP (3),
 # BENCH_CONNS ("16 64"), BENCH_SIZES ("10000 1000000"), BENCH_BACKENDS
-# ("sqlite mysql"), BENCH_OPS ("get post put patch first deep expiry health":
-# a subset runs only those rows, their ceilings and floors), BENCH_QUICK=1 (1 s runs, 10,000 tasks: checks the script,
-# not the service). MariaDB: TEST_MYSQL_URL, else a throwaway server from
+# ("sqlite mysql"), BENCH_OPS ("get post put patch first deep expiry health
+# list-sort list-status list-label list-priority list-q": a subset runs only
+# those rows, their ceilings and floors), BENCH_QUICK=1 (1 s runs, 10,000
+# tasks: checks the script, not the service). The list-* operations (issue
+# 18: each order, status, label, priority range and text search, first and
+# deep cursor page, against their p99 targets) run at BENCH_LIST_CONNS
+# ("16") and BENCH_LIST_SIZES (the largest of BENCH_SIZES) only.
+# MariaDB: TEST_MYSQL_URL, else a throwaway server from
 # scripts/test-with-mysql.sh; MYSQL_SOCKET (default /run/mysqld/mysqld.sock)
 # for the Unix-socket row.
 set -euo pipefail
@@ -22,30 +27,22 @@ WARMUP=${BENCH_WARMUP:-3}
 CONNS=${BENCH_CONNS:-16 64}
 SIZES=${BENCH_SIZES:-10000 1000000}
 BACKENDS=${BENCH_BACKENDS:-sqlite mysql}
-OPS=${BENCH_OPS:-get post put patch first deep expiry health}
+OPS=${BENCH_OPS:-get post put patch first deep expiry health list-sort list-status list-label list-priority list-q}
+LIST_CONNS=${BENCH_LIST_CONNS:-16}
+LIST_SIZES=${BENCH_LIST_SIZES:-$(tr ' ' '\n' <<<"$SIZES" | sort -n | tail -n 1)}
 MYSQL_SOCKET=${MYSQL_SOCKET:-/run/mysqld/mysqld.sock}
 OUT=target/bench
 BIN=${TASKMAN_BIN:-target/release/taskman}
 FLOOR=${FLOOR_BIN:-target/release/taskman-bench-floor}
-HZ=$(getconf CLK_TCK)
-
-log() { echo "bench: $*" >&2; }
-die() { log "$*"; exit 1; }
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 
 if [[ $BACKENDS == *mysql* && -z ${TEST_MYSQL_URL:-} ]]; then
     exec scripts/test-with-mysql.sh "$0" "$@"
 fi
 
 # wrk and sysbench from Debian, installed when missing and we may.
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v sysbench >/dev/null || missing+=(sysbench)
-if ((${#missing[@]})); then
-    ((EUID == 0)) || die "install ${missing[*]} (Debian: apt-get install ${missing[*]})"
-    log "installing ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >/dev/null ||
-        { DEBIAN_FRONTEND=noninteractive apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >/dev/null; }
-fi
+need_tools wrk sysbench
 
 # BENCH_NO_BUILD=1 with TASKMAN_BIN / FLOOR_BIN: bench binaries built elsewhere.
 [[ ${BENCH_NO_BUILD:-0} == 1 ]] ||
@@ -53,7 +50,6 @@ fi
 
 mkdir -p "$OUT"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/taskman-bench.XXXXXX")
-PID=
 cleanup() {
     stop
     rm -rf "$TMP"
@@ -61,64 +57,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-now_ms() { date +%s%3N; }
-
-stop() {
-    if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then
-        kill -TERM "$PID" 2>/dev/null || true
-        for _ in $(seq 1 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$PID" 2>/dev/null || true
-        wait "$PID" 2>/dev/null || true
-    fi
-    PID=
-}
-
-# start BINARY DATABASE_URL: serves on $PORT; sets STARTUP_MS and, for
-# taskman, CACHE_MS (until "expiry cache loaded").
-start() {
-    local bin=$1 url=$2 t0
-    PORT=$(free_port)
-    : >"$TMP/server.log"
-    t0=$(now_ms)
-    DATABASE_URL=$url BIND_ADDR=127.0.0.1:$PORT NO_COLOR=1 "$bin" >>"$TMP/server.log" 2>&1 &
-    PID=$!
-    STARTUP_MS=
-    CACHE_MS=
-    local deadline=$((SECONDS + 600))
-    while :; do
-        kill -0 "$PID" 2>/dev/null || { tail -n 20 "$TMP/server.log" >&2; die "$bin exited early"; }
-        if [[ -z $STARTUP_MS ]] && curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/v1/tasks/1"; then
-            STARTUP_MS=$(($(now_ms) - t0))
-        fi
-        if [[ $bin == "$BIN" && -z $CACHE_MS ]] && grep -q 'expiry cache loaded' "$TMP/server.log"; then
-            CACHE_MS=$(($(now_ms) - t0))
-        fi
-        [[ -n $STARTUP_MS && ($bin != "$BIN" || -n $CACHE_MS) ]] && return
-        ((SECONDS < deadline)) || die "$bin not ready within 600 s"
-        sleep 0.05
-    done
-}
-
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$PID/stat"; }
-rss_mb() { awk '$1 == "VmRSS:" { printf "%.1f", $2 / 1024 }' "/proc/$PID/status"; }
-
-# load OP CONNS [PATH]: warm-up, then the measured run; sets R (fields below).
-load() {
-    local op=$1 c=$2 path=${3:-/v1/tasks} url="http://127.0.0.1:$PORT" t0 t1 line
-    OP=$op TASKS=$TASKS REQ_PATH=$path wrk -t2 -c"$c" -d"${WARMUP}s" -s bench/lua/wrk.lua "$url" >/dev/null
-    t0=$(cpu_ticks)
-    line=$(OP=$op TASKS=$TASKS REQ_PATH=$path wrk -t2 -c"$c" -d"${DURATION}s" --latency -s bench/lua/wrk.lua "$url" | grep '^BENCH')
-    t1=$(cpu_ticks)
-    eval "${line#BENCH }" # requests duration_us p50_us p99_us non2xx sockerr
-    RPS=$(awk -v r="$requests" -v d="$duration_us" 'BEGIN { printf "%.0f", r / (d / 1e6) }')
-    P50=$(awk -v v="$p50_us" 'BEGIN { printf "%.2f", v / 1000 }')
-    P99=$(awk -v v="$p99_us" 'BEGIN { printf "%.2f", v / 1000 }')
-    CPU=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v r="$requests" 'BEGIN { printf "%.0f", r ? t * 1e6 / hz / r : 0 }')
-    ERRS=$((non2xx + sockerr))
-    RSS=$(rss_mb)
-}
 
 # ceiling STMT CONNS: MariaDB's own statements per second (sysbench).
 ceiling() {
@@ -148,50 +86,129 @@ ratio() { [[ -n ${2:-} && $2 != 0 && $2 != — ]] && awk -v a="$1" -v b="$2" 'BE
 ROWS=()
 row() { ROWS+=("| $* |"); echo "| $* |" >&2; }
 
-seed_sqlite() {
-    # Expiries in 2099, scattered with respect to the ids: all pending, none due.
-    # Changed a day ago: the server's scheduled reconcile (which re-reads the
-    # tasks changed in its last minute or so) must not re-read the whole
-    # seed during the measured runs.
-    local now
-    now=$(($(date +%s%6N) - 86400000000))
-    sqlite3 "$1" "PRAGMA synchronous = OFF; WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < $TASKS)
-        INSERT INTO task (id, title, description, expiry_dt, create_dt, update_dt)
-        SELECT n, 'bench task ' || n, NULL, 4070908800000000 + (n * 2654435761 % 31536000) * 1000000,
-               $now, $now FROM s;"
+# The list table (issue 18): one row per listing and page, against its
+# p99 target.
+LIST_ROWS=()
+list_row() { LIST_ROWS+=("| $* |"); echo "| $* |" >&2; }
+
+# The query parameters of GET /v1/tasks in the running server's spec.
+spec_params() {
+    curl -fsS "http://127.0.0.1:$PORT/openapi.json" | python3 -c '
+import json, sys
+spec = json.load(sys.stdin)
+get = next((item["get"] for path, item in spec["paths"].items() if path.endswith("/v1/tasks") and "get" in item), {})
+print(" ".join(p.get("name", "") for p in get.get("parameters", [])))'
 }
 
-mysql_cli() { mariadb -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" ${MY_PASS:+-p"$MY_PASS"} "$@"; }
-
-seed_mysql() {
-    # Doubling INSERT ... SELECT: about 20 statements for a million rows.
-    mysql_cli "$MY_DB" -e "INSERT INTO task (id, title, expiry_dt, create_dt, update_dt)
-        VALUES (1, 'bench task', '2099-01-01', UTC_TIMESTAMP(6) - INTERVAL 1 DAY, UTC_TIMESTAMP(6) - INTERVAL 1 DAY)"
-    local have=1 k
-    while ((have < TASKS)); do
-        k=$((TASKS - have < have ? TASKS - have : have))
-        # Explicit ids: bulk auto-increment may leave gaps, and the load picks ids in 1..TASKS.
-        mysql_cli "$MY_DB" -e "INSERT INTO task (id, title, expiry_dt, create_dt, update_dt)
-            SELECT id + $have, title, TIMESTAMP('2099-01-01') + INTERVAL ((id + $have) * 2654435761 % 31536000) SECOND,
-                   create_dt, update_dt FROM task ORDER BY id LIMIT $k"
-        have=$((have + k))
-    done
+# list_variants OP: the listings an operation measures, one a line:
+# QUERY|P99 TARGET (ms)|the spec parameters it needs.
+list_variants() {
+    local home=${SEED_LABELS[0],,} work=${SEED_LABELS[1],,} s o
+    case $1 in
+        list-sort)
+            for s in id expiry_dt update_dt create_dt priority; do
+                for o in asc desc; do echo "sort=$s&order=$o|20|sort order"; done
+            done ;;
+        list-status) echo "status=open|20|status"; echo "status=done|20|status" ;;
+        list-label) echo "label=$home|20|label"; echo "label=$home&label=$work|20|label" ;;
+        list-priority) echo "priority_min=4|20|priority_min"; echo "priority_min=2&priority_max=3|20|priority_min priority_max" ;;
+        list-q) echo "q=$SEED_COMMON|50|q"; echo "q=$SEED_RARE|50|q" ;;
+        *) die "unknown operation $1" ;;
+    esac
 }
+
+# deep_cursor QUERY LIMIT: prints "TOTAL CURSOR": how many tasks the listing
+# has (count=true) and the cursor of the page that starts three quarters
+# into it, or later where that page would not be full, but at the second
+# page at least (the offset before it walked once, here, not under load).
+# Without a total (count refused), follows cursors 20 pages.
+# CURSOR is empty when the listing has a single page; "error STATUS" when
+# the listing is refused.
+deep_cursor() {
+    python3 - "http://127.0.0.1:$PORT/v1/tasks?$1" "$2" <<'PY'
+import json, sys, urllib.error, urllib.request
+
+base, limit = sys.argv[1], int(sys.argv[2])
+def page(extra):
+    with urllib.request.urlopen(f"{base}&{extra}", timeout=900) as answer:
+        return json.load(answer)
+total, cursor = None, None
+try:
+    try:
+        total = page("limit=1&count=true").get("total")
+    except urllib.error.HTTPError:
+        pass
+    if total is not None and total > limit:
+        start = max(limit, min(total * 3 // 4, total - limit))
+        cursor = page(f"limit={limit}&offset={start - limit}").get("next_cursor")
+    else:
+        at = page(f"limit={limit}")
+        for _ in range(20):
+            if not at.get("next_cursor"):
+                break
+            cursor = at["next_cursor"]
+            at = page(f"limit={limit}&cursor={cursor}")
+except urllib.error.HTTPError as err:
+    print("error", err.code)
+    sys.exit()
+print("?" if total is None else total, cursor or "")
+PY
+}
+
+# verdict TARGET_MS: the last load's p99 against it.
+verdict() {
+    if ((ERRS > 0)); then echo "**$ERRS errors**"
+    elif awk -v p="$P99" -v t="$1" 'BEGIN { exit !(p <= t) }'; then echo met
+    else echo "**missed**"
+    fi
+}
+
+# list_rows NAME OP CONNS: each listing of OP, first page and deep cursor
+# page, or "not in this build" when the server's spec lacks a parameter.
+list_rows() {
+    local name=$1 op=$2 c=$3 limit=50 query target needs p found total cursor
+    while IFS='|' read -r query target needs; do
+        local missing=()
+        for p in $needs; do [[ " $SPEC_PARAMS " == *" $p "* ]] || missing+=("$p"); done
+        if ((${#missing[@]})); then
+            local names=
+            for p in "${missing[@]}"; do names+="\`$p\`, "; done
+            list_row "$name | $TASKS | $op | \`$query\` | first, deep | $c | — | — | — | — | — | — | ≤ $target ms | not in this build (no ${names%, } in the spec)"
+            continue
+        fi
+        found=$(deep_cursor "$query" "$limit")
+        read -r total cursor <<<"$found"
+        if [[ $total == error ]]; then
+            list_row "$name | $TASKS | $op | \`$query\` | first, deep | $c | — | — | — | — | — | — | ≤ $target ms | **refused: HTTP $cursor**"
+            continue
+        fi
+        load list "$c" "/v1/tasks?$query&limit=$limit"
+        list_row "$name | $TASKS | $op | \`$query\` | first | $c | $RPS | $P50 | $P99 | $ERRS | $CPU | $total | ≤ $target ms | $(verdict "$target")"
+        if [[ -z $cursor ]]; then
+            list_row "$name | $TASKS | $op | \`$query\` | deep | $c | — | — | — | — | — | $total | ≤ $target ms | no second page ($total tasks)"
+            continue
+        fi
+        load list "$c" "/v1/tasks?$query&limit=$limit&cursor=$cursor"
+        list_row "$name | $TASKS | $op | \`$query\` | deep | $c | $RPS | $P50 | $P99 | $ERRS | $CPU | $total | ≤ $target ms | $(verdict "$target")"
+    done < <(list_variants "$op")
+}
+
+in_list() { [[ " $2 " == *" $1 "* ]]; }
 
 # bench_backend NAME URL [SOCKET_URL]
 bench_backend() {
     local name=$1 url=$2 sock_url=${3:-} c
     # The first start creates the schema; seeding then happens behind the server's back.
-    start "$BIN" "$url"
+    start "$BIN" "$url" cache
     stop
-    if [[ $name == sqlite ]]; then seed_sqlite "$SQLITE_DB"; else seed_mysql; fi
-    start "$BIN" "$url"
-    NOTES+=("- $name, $TASKS tasks (all with a pending expiry): ready ${STARTUP_MS} ms after exec, expiry cache loaded at ${CACHE_MS} ms, RSS $(rss_mb) MB")
+    if [[ $name == sqlite ]]; then seed_sqlite "$SQLITE_DB"; else seed_mysql "$MY_DB"; fi
+    start "$BIN" "$url" cache
+    SPEC_PARAMS=$(spec_params)
+    NOTES+=("- $name, $TASKS tasks (seeded in $((SEED_MS / 1000)).$((SEED_MS % 1000 / 100)) s, with ${SEED_OPTIONAL[*]:-none of status, priority, labels}; $PENDING with a pending expiry): ready ${STARTUP_MS} ms after exec, expiry cache loaded at ${CACHE_MS} ms, RSS $(rss_mb) MB")
     # A cursor near the end of the table, for the deep page.
-    local cursor
-    cursor=$(curl -fsS "http://127.0.0.1:$PORT/v1/tasks?limit=50&offset=$((TASKS - 100))" |
+    local cursor=
+    wanted deep && cursor=$(curl -fsS "http://127.0.0.1:$PORT/v1/tasks?limit=50&offset=$((TASKS - 100))" |
         python3 -c 'import json, sys; print(json.load(sys.stdin)["next_cursor"] or "")')
-    local -A floor=()
     for c in $CONNS; do
         local -A ceil=()
         if [[ $name == mysql ]]; then
@@ -199,6 +216,12 @@ bench_backend() {
             if [[ $c == 16 ]]; then CEIL_GET16=${ceil[get]:-}; fi
         fi
         for op in $OPS; do
+            if [[ $op == list-* ]]; then
+                if in_list "$c" "$LIST_CONNS" && in_list "$TASKS" "$LIST_SIZES"; then
+                    list_rows "$name" "$op" "$c"
+                fi
+                continue
+            fi
             case $op in
                 first) load list "$c" "/v1/tasks?limit=50" ;;
                 deep) load list "$c" "/v1/tasks?limit=50&cursor=$cursor" ;;
@@ -215,7 +238,9 @@ bench_backend() {
     done
     stop
     # The stack floor, same database, same ids.
-    if [[ -x $FLOOR ]]; then
+    if ! wanted get && ! wanted post; then
+        : # no floor rows to run
+    elif [[ -x $FLOOR ]]; then
         start "$FLOOR" "$url"
         for c in $CONNS; do
             for op in get post; do
@@ -230,7 +255,7 @@ bench_backend() {
         NOTES+=("- no stack floor: $FLOOR missing")
     fi
     if [[ -n $sock_url ]] && wanted get; then
-        start "$BIN" "$sock_url"
+        start "$BIN" "$sock_url" cache
         load get 16
         row "$name socket | $TASKS | get | 16 | $RPS | $P50 | $P99 | $ERRS | $CPU | $RSS | ${CEIL_GET16:-—} | $(ratio "$RPS" "${CEIL_GET16:-}") | |"
         stop
@@ -249,8 +274,7 @@ for TASKS in $SIZES; do
             rm -f "$SQLITE_DB"*
             bench_backend sqlite "sqlite://$SQLITE_DB?mode=rwc"
         else
-            [[ $TEST_MYSQL_URL =~ ^mysql://([^:@/]+)(:([^@]*))?@([^:/]+)(:([0-9]+))? ]] || die "cannot read TEST_MYSQL_URL"
-            MY_USER=${BASH_REMATCH[1]} MY_PASS=${BASH_REMATCH[3]} MY_HOST=${BASH_REMATCH[4]} MY_PORT=${BASH_REMATCH[6]:-3306}
+            mysql_url "$TEST_MYSQL_URL"
             MY_DB=taskman_bench
             mysql_cli -e "DROP DATABASE IF EXISTS $MY_DB; CREATE DATABASE $MY_DB"
             base="mysql://$MY_USER${MY_PASS:+:$MY_PASS}@$MY_HOST:$MY_PORT/$MY_DB"
@@ -274,9 +298,11 @@ UPTIME_AFTER=$(uptime)
     echo "# make bench — $(date -u +%Y-%m-%dT%H:%MZ)"
     echo
     echo "wrk -t2, ${WARMUP} s warm-up then ${DURATION} s; $(nproc) cores; load before: ${UPTIME_BEFORE##*load average: }, after: ${UPTIME_AFTER##*load average: }"
-    echo
-    echo "| backend | tasks | operation | c | req/s | p50 ms | p99 ms | non-2xx + errors | server CPU µs/req | RSS MB | database alone q/s | ÷ ceiling | floor req/s | ÷ floor |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    if ((${#ROWS[@]})); then
+        echo
+        echo "| backend | tasks | operation | c | req/s | p50 ms | p99 ms | non-2xx + errors | server CPU µs/req | RSS MB | database alone q/s | ÷ ceiling | floor req/s | ÷ floor |"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    fi
     for r in "${ROWS[@]}"; do
         if [[ $r =~ @FLOOR_([a-z]+_[0-9]+_[a-z]+_[0-9]+)@ ]]; then
             key=${BASH_REMATCH[1]} f=${FLOORS[${BASH_REMATCH[1]}]:-}
@@ -289,6 +315,14 @@ UPTIME_AFTER=$(uptime)
         fi
         echo "$r"
     done
+    if ((${#LIST_ROWS[@]})); then
+        echo
+        echo "List filters and orders, limit 50: the first page, and a cursor page three quarters into the listing (\"matching\": count=true before the rows):"
+        echo
+        echo "| backend | tasks | operation | query | page | c | req/s | p50 ms | p99 ms | non-2xx + errors | server CPU µs/req | matching | target | |"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        printf '%s\n' "${LIST_ROWS[@]}"
+    fi
     echo
     printf '%s\n' "${NOTES[@]}"
 } | tee "$OUT/report.md"
