@@ -302,7 +302,7 @@ where
 {
     // One row more than the page tells whether another page follows.
     let fetch = i64::from(page.limit) + 1;
-    let window = expiry_window::<D>(&filter);
+    let window = expiry_window::<D>(filter);
     let column = sort_column(order.sort);
     let after = match (column, page.start) {
         (None, PageStart::After(position)) if order.direction == SortDirection::Asc => position.id,
