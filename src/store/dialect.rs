@@ -7,7 +7,7 @@ use sqlx::{Database, Decode, Encode, Type};
 
 use super::error::CodeTable;
 use super::rows::DbTime;
-use super::task_list::TextIndex;
+use super::text_index::TextIndex;
 
 /// A connection of the backend's database.
 pub type Conn<D> = <<D as Dialect>::Db as Database>::Connection;

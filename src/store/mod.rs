@@ -25,6 +25,7 @@ mod sqlite;
 mod status;
 mod task_list;
 mod tasks;
+mod text_index;
 mod write_queue;
 
 use std::sync::Arc;

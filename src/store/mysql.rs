@@ -43,7 +43,7 @@ impl Dialect for MySqlDialect {
          (idem_key, fingerprint, created_at, expires_at) VALUES (?, ?, ?, ?)";
     const PLANS_WINDOWS: bool = false;
     const HINTS_TIES: bool = true;
-    const TEXT_INDEX: super::task_list::TextIndex = super::task_list::TextIndex::InnoDb;
+    const TEXT_INDEX: super::text_index::TextIndex = super::text_index::TextIndex::InnoDb;
     const CODES: super::error::CodeTable = classify;
 
     fn rows_affected(result: &MySqlQueryResult) -> u64 {

@@ -39,7 +39,7 @@ impl Dialect for SqliteDialect {
          (idem_key, fingerprint, created_at, expires_at) VALUES (?, ?, ?, ?)";
     const PLANS_WINDOWS: bool = true;
     const HINTS_TIES: bool = false;
-    const TEXT_INDEX: super::task_list::TextIndex = super::task_list::TextIndex::Fts5;
+    const TEXT_INDEX: super::text_index::TextIndex = super::text_index::TextIndex::Fts5;
     const CODES: super::error::CodeTable = classify;
 
     fn rows_affected(result: &SqliteQueryResult) -> u64 {
