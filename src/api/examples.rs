@@ -258,6 +258,14 @@ pub fn problem(op: &str, kind: ProblemKind) -> Value {
                 &crate::service::ServiceError::IdempotencyKeyReused,
             )
         }
+        ProblemKind::Unprocessable if op == "list_tasks" => Problem::about_fields(
+            kind,
+            "unsearchable-query",
+            vec![FieldError::invalid(
+                "q",
+                &crate::domain::ValidationError::QueryWithoutWords,
+            )],
+        ),
         ProblemKind::Unprocessable => Problem::about_fields(
             kind,
             "conflicting-items",

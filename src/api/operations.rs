@@ -37,7 +37,7 @@ macro_rules! operations {
 
 operations! {
     GetHealth = "get_health": [BadRequest];
-    ListTasks = "list_tasks": [BadRequest, Unauthorized, Forbidden, Internal, Unavailable];
+    ListTasks = "list_tasks": [BadRequest, Unauthorized, Forbidden, Unprocessable, Internal, Unavailable];
     CreateTask = "create_task": [
         BadRequest, Unauthorized, Forbidden, Conflict, PayloadTooLarge, UnsupportedMediaType, Unprocessable,
         Internal, Unavailable, OutcomeUnknown,

@@ -57,8 +57,10 @@ impl ProblemKind {
                  (Content-Encoding)"
             }
             Self::Unprocessable => {
-                "Well-formed, but not possible: an id named twice in one request, or an \
-                 `Idempotency-Key` reused for a different task"
+                "Well-formed, but not possible: an id named twice in one request, an \
+                 `Idempotency-Key` reused for a different task, or a listing that cannot be \
+                 answered (`q` without a word that can be searched for, `priority_min` above \
+                 `priority_max`)"
             }
             Self::Internal => "An unexpected fault; the details are in the server log",
             Self::Unavailable => {

@@ -23,6 +23,7 @@ use super::task_types::{
 use super::time::ApiTime;
 use super::values::LabelParam;
 use super::{ApiState, ApiTags};
+use crate::domain::ValidationError;
 use crate::domain::{
     Created, IdempotencyKey, Label, Priority, PriorityRange, Task, TaskFilter, TaskId, TaskOrder,
     TaskPatch, TaskStatus, TextQuery, Timestamp,
@@ -280,8 +281,9 @@ impl TasksApi {
         /// is a run of letters, digits and `_`; everything else (quotes,
         /// `*`, `-`, …) only separates words. Words shorter than 3
         /// characters and common words such as `the` are not searched for;
-        /// a `q` left with no word is refused. The listing keeps its order.
-        #[oai(validator(max_length = 200))]
+        /// a `q` left with no word, or with a word over 84 characters, is
+        /// refused with 422. The listing keeps its order.
+        #[oai(validator(min_length = 1, max_length = 200))]
         q: Query<Option<String>>,
         /// Only tasks with this label, compared without regard to case;
         /// repeat it (`label=work&label=home`, up to 20) for tasks with
@@ -289,17 +291,31 @@ impl TasksApi {
         #[oai(default, validator(max_items = 20))]
         label: Query<Vec<LabelParam>>,
     ) -> Result<TaskPageResponse, ApiError<ListTasks>> {
+        // Each value is well-formed (the spec says so); what no schema can
+        // state, bounds the wrong way round or a query without a word that
+        // can be searched for, is a 422, as a bulk replace's repeated id is.
         let priority = PriorityRange::new(priority_min.0, priority_max.0).map_err(|err| {
-            ApiError::invalid(vec![
-                FieldError::invalid("priority_min", &err),
-                FieldError::invalid("priority_max", &err),
-            ])
+            ApiError::new(Problem::about_fields(
+                ProblemKind::Unprocessable,
+                "reversed-bounds",
+                vec![
+                    FieldError::invalid("priority_min", &err),
+                    FieldError::invalid("priority_max", &err),
+                ],
+            ))
         })?;
         let search =
             q.0.as_deref()
                 .map(TextQuery::parse)
                 .transpose()
-                .map_err(|err| ApiError::invalid_field("q", &err))?;
+                .map_err(|err| match err {
+                    ValidationError::QueryTooLong => ApiError::invalid_field("q", &err),
+                    _ => ApiError::new(Problem::about_fields(
+                        ProblemKind::Unprocessable,
+                        "unsearchable-query",
+                        vec![FieldError::invalid("q", &err)],
+                    )),
+                })?;
         let filter = TaskFilter {
             expires_before: time_param("expires_before", expires_before.0)?,
             expires_after: time_param("expires_after", expires_after.0)?,

@@ -173,6 +173,14 @@ async fn every_answer_of_every_operation_matches_the_spec(backend: Backend) {
         from_now(-3600).replace('+', "%2B")
     );
     c.send(tasks, c.request(Method::GET, &filter), 200).await;
+    c.send(tasks, c.request(Method::GET, "/v1/tasks?q=the"), 422)
+        .await;
+    c.send(
+        tasks,
+        c.request(Method::GET, "/v1/tasks?priority_min=5&priority_max=1"),
+        422,
+    )
+    .await;
     c.send(
         tasks,
         c.request(Method::GET, "/v1/tasks?offset=1&limit=2"),
