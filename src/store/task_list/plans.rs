@@ -95,7 +95,10 @@ async fn every_part_of_every_order_is_one_index_search_without_a_sort() {
     for sort in sorts {
         for direction in [SortDirection::Asc, SortDirection::Desc] {
             for status in [None, Some(TaskStatus::Open), Some(TaskStatus::Done)] {
-                for as_of in [false, true] {
+                // The last two: priority bounds, which must not take the
+                // plan from the order's index either.
+                for (as_of, bounded) in [(false, false), (true, false), (false, true), (true, true)]
+                {
                     let ranges: &[Range] = match sort {
                         TaskSort::Id => &[Range::Id],
                         _ => &ranges,
@@ -107,8 +110,8 @@ async fn every_part_of_every_order_is_one_index_search_without_a_sort() {
                             range,
                             window: Window::None,
                             status,
-                            priority_min: false,
-                            priority_max: false,
+                            priority_min: bounded,
+                            priority_max: bounded,
                             search: None,
                             tie_hint: false,
                             labels: 0,
