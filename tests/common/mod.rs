@@ -214,6 +214,31 @@ pub async fn json_body(response: Response, status: u16) -> Value {
     serde_json::from_str(&body).expect("JSON body")
 }
 
+/// The ids of a page of tasks, in its order.
+pub fn task_ids(page: &Value) -> Vec<i64> {
+    page["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .map(|task| task["id"].as_i64().expect("an id"))
+        .collect()
+}
+
+/// A metric's value as the server at `address` reports it on `/metrics`;
+/// `None` while it cannot be read.
+pub async fn metric(client: &reqwest::Client, address: &str, name: &str) -> Option<f64> {
+    let text = client
+        .get(format!("{address}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
 /// Reads a problem+json body, asserting the status, content type and shape.
 pub async fn problem_body(response: Response, status: u16) -> Value {
     let got = response.status().as_u16();

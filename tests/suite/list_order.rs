@@ -10,7 +10,9 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset};
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestApp, eventually, header, json_body, problem_body, spawn_app};
+use crate::common::{
+    Backend, TestApp, eventually, header, json_body, problem_body, spawn_app, task_ids,
+};
 
 crate::on_both_backends!(
     listing_filters_by_status,
@@ -22,15 +24,6 @@ crate::on_both_backends!(
 
 const SORTS: [&str; 5] = ["id", "expiry_dt", "update_dt", "create_dt", "priority"];
 
-fn ids(page: &Value) -> Vec<i64> {
-    page["tasks"]
-        .as_array()
-        .expect("tasks")
-        .iter()
-        .map(|task| task["id"].as_i64().expect("an id"))
-        .collect()
-}
-
 /// Every page of `query` (`limit` included), by `next_cursor`; checks that
 /// the `Link` header points where `next_cursor` does, with the same query.
 async fn walk(app: &TestApp, query: &str) -> Vec<i64> {
@@ -40,7 +33,7 @@ async fn walk(app: &TestApp, query: &str) -> Vec<i64> {
         let response = app.get(&path).await;
         let link = header(&response, "link");
         let page = json_body(response, 200).await;
-        seen.extend(ids(&page));
+        seen.extend(task_ids(&page));
         let Some(cursor) = page["next_cursor"].as_str() else {
             assert!(link.is_empty(), "{link}");
             return seen;
@@ -83,7 +76,7 @@ async fn listing_filters_by_status(backend: Backend) {
     complete(&app, all[2]).await;
 
     let done = json_body(app.get("/v1/tasks?status=done&count=true").await, 200).await;
-    assert_eq!(ids(&done), vec![all[1], all[2]]);
+    assert_eq!(task_ids(&done), vec![all[1], all[2]]);
     assert_eq!(done["total"], 2);
     assert!(
         done["tasks"]
@@ -93,10 +86,10 @@ async fn listing_filters_by_status(backend: Backend) {
             .all(|t| t["status"] == "done")
     );
     let open = json_body(app.get("/v1/tasks?status=open&count=true").await, 200).await;
-    assert_eq!(ids(&open), vec![all[0], all[3], all[4]]);
+    assert_eq!(task_ids(&open), vec![all[0], all[3], all[4]]);
     assert_eq!(open["total"], 3);
     let both = json_body(app.get("/v1/tasks?count=true").await, 200).await;
-    assert_eq!(ids(&both), all);
+    assert_eq!(task_ids(&both), all);
     assert_eq!(both["total"], 5);
     // With the expiry window: tasks 0, 2 and 4 expire in 2030.
     let window = "expires_after=2029-01-01T00:00:00Z&count=true";
@@ -105,7 +98,7 @@ async fn listing_filters_by_status(backend: Backend) {
         200,
     )
     .await;
-    assert_eq!(ids(&open_in_window), vec![all[0], all[4]]);
+    assert_eq!(task_ids(&open_in_window), vec![all[0], all[4]]);
     assert_eq!(open_in_window["total"], 2);
     // And page by page.
     assert_eq!(
@@ -165,7 +158,7 @@ async fn each_sort_orders_both_ways_with_tasks_without_an_expiry_last(backend: B
         let order = order.to_lowercase();
         let want = names(&order);
         let page = json_body(app.get(&format!("/v1/tasks?{query}&count=true")).await, 200).await;
-        assert_eq!(ids(&page), want, "{query}");
+        assert_eq!(task_ids(&page), want, "{query}");
         assert_eq!(page["total"], 5, "{query}");
         for limit in [1, 2, 3] {
             assert_eq!(
@@ -183,7 +176,11 @@ async fn each_sort_orders_both_ways_with_tasks_without_an_expiry_last(backend: B
             )
             .await;
             let end = (offset + 2).min(5);
-            assert_eq!(ids(&page), want[offset..end], "{query}, offset {offset}");
+            assert_eq!(
+                task_ids(&page),
+                want[offset..end],
+                "{query}, offset {offset}"
+            );
         }
     }
 }
@@ -280,7 +277,7 @@ async fn a_cursor_walk_in_every_order_sees_each_unchanged_task_once_while_others
                 priority: task["priority"].as_i64(),
             })
             .collect();
-        let existing: Vec<i64> = ids(&all);
+        let existing: Vec<i64> = task_ids(&all);
         let touched = Arc::new(std::sync::Mutex::new(HashSet::new()));
         let writes = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
@@ -322,7 +319,7 @@ async fn a_cursor_walk_in_every_order_sees_each_unchanged_task_once_while_others
         let mut pages = 0;
         loop {
             let page = json_body(app.get(&path).await, 200).await;
-            seen.extend(ids(&page));
+            seen.extend(task_ids(&page));
             pages += 1;
             if pages == 1 {
                 // One task already seen and one not yet seen change; one

@@ -9,7 +9,7 @@ use chrono::{SecondsFormat, Utc};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use crate::common::{Backend, SseClient, TestDatabase, eventually, start};
+use crate::common::{Backend, SseClient, TestDatabase, eventually, metric, start};
 
 const REPLICA_ARGS: &[&str] = &[
     "--warn-before",
@@ -219,20 +219,6 @@ async fn a_task_written_through_one_replica_is_warned_by_another() {
     other_server.await.unwrap().unwrap();
 }
 
-/// What `/metrics` at `address` says its expiry cache holds.
-async fn pending(client: &reqwest::Client, address: &str) -> Option<f64> {
-    let text = client
-        .get(format!("{address}/metrics"))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    text.lines()
-        .find_map(|line| line.strip_prefix("taskman_expiry_pending ")?.parse().ok())
-}
-
 async fn warned(client: &reqwest::Client, address: &str, task: &Value) -> bool {
     all_notifications(client, address)
         .await
@@ -291,7 +277,10 @@ async fn a_completion_through_one_replica_stops_every_replica_warning() {
         eventually(
             Duration::from_secs(20),
             "every task in every replica's cache",
-            || async { (pending(&client, address).await? == TASKS as f64).then_some(()) },
+            || async {
+                (metric(&client, address, "taskman_expiry_pending").await? == TASKS as f64)
+                    .then_some(())
+            },
         )
         .await;
     }

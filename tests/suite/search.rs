@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use sqlx::{Connection, MySqlConnection, SqliteConnection};
 
-use crate::common::{Backend, TestApp, json_body, problem_body, spawn_app};
+use crate::common::{Backend, TestApp, json_body, problem_body, spawn_app, task_ids};
 
 crate::on_both_backends!(
     priority_bounds_keep_tasks_with_a_priority_within_them,
@@ -23,18 +23,9 @@ fn encoded(raw: &str) -> String {
     url::form_urlencoded::byte_serialize(raw.as_bytes()).collect()
 }
 
-fn ids(page: &Value) -> Vec<i64> {
-    page["tasks"]
-        .as_array()
-        .expect("tasks")
-        .iter()
-        .map(|task| task["id"].as_i64().expect("id"))
-        .collect()
-}
-
 /// The ids a listing shows on one page of up to 1000.
 async fn listed(app: &TestApp, query: &str) -> Vec<i64> {
-    ids(&json_body(app.get(&format!("/v1/tasks?limit=1000&{query}")).await, 200).await)
+    task_ids(&json_body(app.get(&format!("/v1/tasks?limit=1000&{query}")).await, 200).await)
 }
 
 async fn searched(app: &TestApp, q: &str) -> Vec<i64> {
@@ -347,7 +338,7 @@ async fn a_cursor_walk_with_q_shows_each_match_once_and_its_cursor_fits_only_its
         let mut path = format!("/v1/tasks?limit=4&{query}");
         loop {
             let page = json_body(app.get(&path).await, 200).await;
-            seen.extend(ids(&page));
+            seen.extend(task_ids(&page));
             let Some(cursor) = page["next_cursor"].as_str() else {
                 break;
             };

@@ -13,24 +13,10 @@ use serde_json::{Value, json};
 use tokio::sync::Barrier;
 
 use super::{Replicas, all_notifications, cluster_or_skip, list_all};
-use crate::common::{eventually, json_body, start};
+use crate::common::{eventually, json_body, metric, problem_body, start, task_ids};
 
 fn owned(args: &[&str]) -> Vec<String> {
     args.iter().map(|arg| arg.to_string()).collect()
-}
-
-/// What `/metrics` at `address` says its expiry cache holds.
-async fn pending(client: &reqwest::Client, address: &str) -> Option<f64> {
-    let text = client
-        .get(format!("{address}/metrics"))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    text.lines()
-        .find_map(|line| line.strip_prefix("taskman_expiry_pending ")?.parse().ok())
 }
 
 /// Every replica, one per node, holds the tasks in its cache (the later two
@@ -86,7 +72,10 @@ async fn a_completion_through_one_node_stops_every_replica_warning() {
         eventually(
             Duration::from_secs(30),
             "every task in every replica's cache",
-            || async { (pending(&client, address).await? == TASKS as f64).then_some(()) },
+            || async {
+                (metric(&client, address, "taskman_expiry_pending").await? == TASKS as f64)
+                    .then_some(())
+            },
         )
         .await;
     }
@@ -236,7 +225,7 @@ async fn bulk_completes_and_reopens_racing_through_every_node_stay_all_or_nothin
             .send()
             .await
             .expect("request sent");
-        let problem = json_body_problem(response, 404).await;
+        let problem = problem_body(response, 404).await;
         assert_eq!(problem["missing_ids"], json!([missing]), "{problem}");
     }
     for node in 1..=3 {
@@ -251,22 +240,6 @@ async fn bulk_completes_and_reopens_racing_through_every_node_stay_all_or_nothin
         );
     }
     replicas.stop().await;
-}
-
-async fn json_body_problem(response: reqwest::Response, status: u16) -> Value {
-    let got = response.status().as_u16();
-    let body = response.text().await.expect("body");
-    assert_eq!(got, status, "{body}");
-    serde_json::from_str(&body).expect("a problem document")
-}
-
-fn ids_of(page: &Value) -> Vec<i64> {
-    page["tasks"]
-        .as_array()
-        .expect("tasks")
-        .iter()
-        .map(|task| task["id"].as_i64().expect("id"))
-        .collect()
 }
 
 /// A walk through node 1, in an order by a key, while a writer on node 2
@@ -317,7 +290,7 @@ async fn a_cursor_walk_through_one_node_sees_each_unchanged_task_once_while_the_
             .collect();
         // The order the walk must show, read from the server itself before
         // the writers start: one page holds them all.
-        let expected_all = ids_of(
+        let expected_all = task_ids(
             &json_body(
                 client
                     .get(format!("{}/v1/tasks?{query}&limit=1000", replicas.on(1)))
@@ -354,7 +327,7 @@ async fn a_cursor_walk_through_one_node_sees_each_unchanged_task_once_while_the_
             json_body(created.expect("request sent"), 201).await;
             json_body(changed.expect("request sent"), 200).await;
             let page = json_body(page.expect("request sent"), 200).await;
-            seen.extend(ids_of(&page));
+            seen.extend(task_ids(&page));
             let Some(cursor) = page["next_cursor"].as_str() else {
                 break;
             };
